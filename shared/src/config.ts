@@ -1,0 +1,86 @@
+/**
+ * Configuration from the environment, parsed once at start-up through zod.
+ *
+ * Every app's own `config.ts` composes `baseEnvSchema` with its variables and calls
+ * `loadConfig(schema, process.env)`. A bad environment fails start-up with ONE error that
+ * names every bad variable and what was expected, never a crash deep inside the app.
+ */
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+  }
+}
+
+/** Parses `env` with `schema`; throws a ConfigError naming every bad variable. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = issue.path.map(String).join('.') || '(environment)';
+    const raw = typeof issue.path[0] === 'string' ? env[issue.path[0]] : undefined;
+    const got = raw === undefined ? 'it is not set' : `got ${JSON.stringify(raw)}`;
+    return { variable, message: `${issue.message} (${got})` };
+  });
+  throw new ConfigError(problems);
+}
+
+/** An integer variable: `envInt(3000, { min: 0, max: 65535 })`. */
+export function envInt(defaultValue: number, bounds: { min?: number; max?: number } = {}) {
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = bounds;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, `expected an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(defaultValue);
+}
+
+/** A comma-separated list variable, blank items dropped: `a, b,,c` → ['a','b','c']. */
+export function envList(defaultValue = '') {
+  return z
+    .string()
+    .default(defaultValue)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    );
+}
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables every app reads. */
+export const baseEnvShape = {
+  /** Where Redis is; rediss:// for TLS. Default redis://127.0.0.1:6379. */
+  REDIS_URL: z
+    .string()
+    .trim()
+    .default('redis://127.0.0.1:6379')
+    .refine((s) => /^rediss?:\/\/[^\s]+$/.test(s) && URL.canParse(s), {
+      message: 'expected a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
+    }),
+  /** The key prefix every Conveyor and BullMQ key lives under. Default `conveyor`. */
+  CONVEYOR_PREFIX: z
+    .string()
+    .trim()
+    .default('conveyor')
+    .refine((s) => /^[A-Za-z0-9_.{}-]{1,64}$/.test(s), {
+      message: 'expected 1-64 characters of letters, digits, _ . - { }',
+    }),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  /** Interface the HTTP server binds to. Default 127.0.0.1 (loopback only). */
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+};
+
+export const baseEnvSchema = z.object(baseEnvShape);
+export type BaseConfig = z.output<typeof baseEnvSchema>;

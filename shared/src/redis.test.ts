@@ -1,0 +1,83 @@
+import { pino } from 'pino';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  checkRedisSettings,
+  createRedis,
+  isRedisReady,
+  redisConnectionOptions,
+  redisOptionsFromUrl,
+  whenRedisReady,
+} from './redis.ts';
+import { startRedisServer } from './redis-server.ts';
+import { waitFor } from './testing/index.ts';
+
+const silent = pino({ level: 'silent' });
+
+describe('redisOptionsFromUrl', () => {
+  it('reads host, port, user, password, database and TLS from a URL', () => {
+    expect(redisOptionsFromUrl('rediss://app:s%3Acret@cache.internal:6380/2')).toEqual({
+      host: 'cache.internal',
+      port: 6380,
+      username: 'app',
+      password: 's:cret',
+      db: 2,
+      tls: { servername: 'cache.internal' },
+    });
+    expect(redisOptionsFromUrl('redis://[::1]:7000')).toMatchObject({ host: '::1', port: 7000 });
+  });
+
+  it('refuses other schemes and non-numeric databases', () => {
+    expect(() => redisOptionsFromUrl('http://x')).toThrow(/scheme/);
+    expect(() => redisOptionsFromUrl('redis://x/abc')).toThrow(/database must be a number/);
+  });
+});
+
+describe('redisConnectionOptions', () => {
+  it('fails fast for producers and waits out outages for workers', () => {
+    const failFast = redisConnectionOptions({ url: 'redis://h:1', mode: 'fail-fast' });
+    expect(failFast).toMatchObject({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const waitOut = redisConnectionOptions({ url: 'redis://h:1', mode: 'wait-out' });
+    expect(waitOut).toMatchObject({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    expect(waitOut.retryStrategy!(100)).toBe(5_000);
+    expect(failFast.retryStrategy!(1)).toBe(100);
+  });
+});
+
+describe('createRedis', () => {
+  it('rejects a command at once while Redis is down, then recovers when it returns', async () => {
+    const server = await startRedisServer();
+    const redis = createRedis({ url: server.url, mode: 'fail-fast' }, silent);
+    try {
+      await waitFor(() => isRedisReady(redis), { what: 'ready' });
+      await server.stop();
+      await waitFor(() => !isRedisReady(redis), { what: 'disconnect' });
+      const started = Date.now();
+      await expect(redis.ping()).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(500);
+
+      const again = await startRedisServer({ port: server.port });
+      try {
+        await waitFor(() => isRedisReady(redis), { what: 'reconnect', timeoutMs: 10_000 });
+        expect(await redis.ping()).toBe('PONG');
+      } finally {
+        redis.disconnect();
+        await again.stop();
+      }
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('warns when Redis may evict or forget jobs', async () => {
+    const redis = createRedis({ url: inject('redisUrl'), mode: 'fail-fast' }, silent);
+    try {
+      await whenRedisReady(redis, 5_000);
+      // The test server runs noeviction with AOF off, so exactly the AOF warning is expected.
+      const warnings = await checkRedisSettings(redis, silent);
+      expect(warnings).toEqual([expect.stringMatching(/AOF is off/)]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
