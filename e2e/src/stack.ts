@@ -1,0 +1,62 @@
+/** Starts the three apps as real processes against one Redis, for end-to-end tests. */
+import { join } from 'node:path';
+import { freePort, startApp, type AppProcess } from '@conveyor/shared/testing';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+
+export interface Stack {
+  producerUrl: string;
+  dashboardUrl: string;
+  workerUrl: string;
+  apps: Record<'producer' | 'worker' | 'dashboard', AppProcess>;
+  /** SIGTERMs every app and returns their exit codes. */
+  stop(): Promise<Record<string, number | null>>;
+}
+
+export async function startStack(env: Record<string, string>): Promise<Stack> {
+  const [producerPort, dashboardPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const app = (name: string, port: number) =>
+    startApp(join(repoRoot, name, 'src', 'main.ts'), { ...env, PORT: String(port) }, join(repoRoot, name));
+  const apps = {
+    producer: app('producer', producerPort),
+    worker: app('worker', workerPort),
+    dashboard: app('dashboard', dashboardPort),
+  };
+  const stack: Stack = {
+    producerUrl: `http://127.0.0.1:${producerPort}`,
+    dashboardUrl: `http://127.0.0.1:${dashboardPort}`,
+    workerUrl: `http://127.0.0.1:${workerPort}`,
+    apps,
+    async stop() {
+      const entries = await Promise.all(
+        Object.entries(apps).map(async ([name, proc]) => [name, (await proc.stop()).code] as const),
+      );
+      return Object.fromEntries(entries);
+    },
+  };
+  try {
+    await Promise.all([
+      apps.producer.waitForOutput(/producer listening on/),
+      apps.worker.waitForOutput(/worker ready/),
+      apps.dashboard.waitForOutput(/dashboard listening on/),
+    ]);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as any, headers: response.headers };
+}

@@ -1,0 +1,112 @@
+import { createServer, type Server } from 'node:http';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { jobOptionsFor, jobKinds, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@conveyor/shared';
+import { testPrefix, waitFor } from '@conveyor/shared/testing';
+import { getJson, postJson, startStack, type Stack } from './stack.ts';
+
+const secret = 'e2e-signing-secret';
+let stack: Stack;
+let prefix: string;
+
+beforeAll(async () => {
+  prefix = testPrefix('e2e');
+  stack = await startStack({
+    REDIS_URL: inject('redisUrl'),
+    CONVEYOR_PREFIX: prefix,
+    EMAIL_LATENCY_MS: '0',
+    REPORT_STEP_DELAY_MS: '150',
+    WEBHOOK_SIGNING_SECRET: secret,
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+  });
+});
+
+afterAll(async () => {
+  if (!stack) return;
+  const codes = await stack.stop();
+  expect(codes).toEqual({ producer: 0, worker: 0, dashboard: 0 });
+});
+
+async function waitForState(name: string, id: string, state: string) {
+  return waitFor(
+    async () => {
+      const { status, body } = await getJson(`${stack.producerUrl}/v1/jobs/${name}/${id}`);
+      return status === 200 && body.state === state ? body : undefined;
+    },
+    { what: `${name} ${id} to be ${state}`, timeoutMs: 15_000 },
+  );
+}
+
+describe('the whole stack', () => {
+  it('runs a job POSTed over HTTP on a real worker and reports it back over HTTP', async () => {
+    const created = await postJson(`${stack.producerUrl}/v1/jobs/email.send`, {
+      data: { to: 'ada@example.com', subject: 'Hi', body: 'Hello' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'email.send', queue: 'email' });
+
+    const done = await waitForState('email.send', created.body.id, 'completed');
+    expect(done.result).toMatchObject({ to: 'ada@example.com' });
+    expect(done.attemptsMade).toBe(1);
+
+    const { body: overview } = await getJson(`${stack.dashboardUrl}/api/queues`);
+    const email = overview.queues.find((q: { name: string }) => q.name === 'email');
+    expect(email.counts.completed).toBe(1);
+  });
+
+  it('delivers a signed webhook to a real receiver', async () => {
+    const received: { body: string; signature: string | undefined }[] = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push({ body, signature: req.headers[WEBHOOK_SIGNATURE_HEADER] as string | undefined });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as { port: number };
+      const created = await postJson(`${stack.producerUrl}/v1/jobs/webhook.deliver`, {
+        data: { url: `http://127.0.0.1:${port}/hook`, event: 'invoice.paid', payload: { invoiceId: 'inv_1' } },
+      });
+      expect(created.status).toBe(201);
+      await waitForState('webhook.deliver', created.body.id, 'completed');
+      expect(received).toHaveLength(1);
+      expect(JSON.parse(received[0]!.body)).toMatchObject({ event: 'invoice.paid', payload: { invoiceId: 'inv_1' } });
+      expect(verifyWebhookSignature(secret, received[0]!.signature, received[0]!.body)).toBe(true);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('shows a long job’s progress while it runs', async () => {
+    const created = await postJson(`${stack.producerUrl}/v1/jobs/report.generate`, {
+      data: { reportId: 'rpt_e2e', rows: 1_000 },
+    });
+    expect(created.status).toBe(201);
+    const running = await waitFor(
+      async () => {
+        const { body } = await getJson(`${stack.producerUrl}/v1/jobs/report.generate/${created.body.id}`);
+        return body.state === 'active' && typeof body.progress === 'number' && body.progress > 0 && body.progress < 100
+          ? body
+          : undefined;
+      },
+      { what: 'report progress between 0 and 100', intervalMs: 20 },
+    );
+    expect(running.progress).toBeGreaterThan(0);
+    const done = await waitForState('report.generate', created.body.id, 'completed');
+    expect(done.progress).toBe(100);
+    expect(done.result).toMatchObject({ reportId: 'rpt_e2e', rows: 1_000 });
+  });
+
+  it('runs a job enqueued by a plain BullMQ client with a catalog name', async () => {
+    const queue = new Queue('email', { connection: { url: inject('redisUrl') }, prefix });
+    try {
+      const job = await queue.add('email.send', jobKinds['email.send'].example, jobOptionsFor(jobKinds['email.send']));
+      await waitForState('email.send', job.id!, 'completed');
+    } finally {
+      await queue.close();
+    }
+  });
+});
