@@ -6,6 +6,19 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 import { queueNames, type QueueName } from './catalog/index.ts';
 import { coerceError, type Logger } from './logger.ts';
 
+/** During an outage every reconnect attempt errors; one line per queue per interval is enough. */
+const QUEUE_ERROR_LOG_INTERVAL_MS = 30_000;
+
+function onceEvery<A extends unknown[]>(intervalMs: number, fn: (...args: A) => void): (...args: A) => void {
+  let last = -Infinity;
+  return (...args) => {
+    const now = Date.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    fn(...args);
+  };
+}
+
 export interface CatalogQueues {
   get(name: QueueName): Queue;
   all(): Queue[];
@@ -24,7 +37,9 @@ export function openCatalogQueues(deps: {
   const queues = new Map<QueueName, Queue>();
   for (const name of deps.names ?? queueNames) {
     const queue = new Queue(name, { connection: deps.connection, prefix: deps.prefix });
-    queue.on('error', (error: unknown) => deps.logger.warn({ err: coerceError(error), queue: name }, 'queue error'));
+    queue.on('error', onceEvery(QUEUE_ERROR_LOG_INTERVAL_MS, (error: unknown) =>
+      deps.logger.warn({ err: coerceError(error), queue: name }, 'queue error (repeats within 30 s not logged)'),
+    ));
     queues.set(name, queue);
   }
   return {

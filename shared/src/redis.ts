@@ -47,8 +47,16 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
   return options;
 }
 
+/**
+ * ioredis options narrowed so BullMQ's `ConnectionOptions` accepts them (ioredis also allows
+ * `retryStrategy: null`, which BullMQ's type does not).
+ */
+export type ConveyorRedisOptions = Omit<RedisOptions, 'retryStrategy'> & {
+  retryStrategy: (attempt: number) => number;
+};
+
 /** ioredis options for the given mode; hand them to BullMQ (which then owns the connection). */
-export function redisConnectionOptions(settings: RedisConnectionSettings): RedisOptions {
+export function redisConnectionOptions(settings: RedisConnectionSettings): ConveyorRedisOptions {
   const failFast = settings.mode === 'fail-fast';
   const maxDelay = settings.maxReconnectDelayMs ?? (failFast ? 2_000 : 5_000);
   return {

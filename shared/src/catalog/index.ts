@@ -10,6 +10,7 @@ import { reportGenerate } from './report-generate.ts';
 import { webhookDeliver } from './webhook-deliver.ts';
 
 export * from './define.ts';
+export { queueDefinitions } from './queues.ts';
 
 export const catalog = defineCatalog(queueDefinitions, [emailSend, webhookDeliver, reportGenerate]);
 

@@ -1,6 +1,8 @@
 /** Test helpers shared by every workspace's tests. Never imported by app code. */
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
+// Brings the `inject('redisUrl')` type (vitest ProvidedContext) into every importer's type-check.
+import type {} from './global-setup.ts';
 
 export { startRedisServer, freePort, type RedisServerHandle } from '../redis-server.ts';
 
@@ -73,7 +75,7 @@ export function startApp(entry: string, env: Record<string, string>, cwd?: strin
     child,
     output: () => output,
     exited,
-    waitForOutput(pattern, timeoutMs = 15_000) {
+    waitForOutput(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const match = pattern.exec(output);
