@@ -1,0 +1,118 @@
+/**
+ * Parsing one enqueue request at the boundary: the name must be a catalog job kind, the
+ * payload must satisfy the kind's schema, the options theirs. Every bad field is reported at
+ * once, with a path as the caller wrote it (`data.to`, `delayMs`, `jobId`).
+ */
+import {
+  findJobKind,
+  jobNames,
+  MAX_PRIORITY,
+  type AnyJobKind,
+  type EnqueueOptions as CatalogEnqueueOptions,
+} from '@conveyor/shared';
+import { z } from 'zod';
+import { JobValidationError, UnknownJobError, type ValidationIssue } from './producer-errors.ts';
+
+/** Longest accepted delay: one year, in ms. */
+export const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+export const MAX_JOB_ID_LENGTH = 128;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** Key suffixes BullMQ keeps beside job hashes: a job with such an id would overwrite them. */
+const BULLMQ_KEY_NAMES = new Set([
+  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
+  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de',
+]);
+
+/** A job id a caller chooses: 1–128 characters, no ":", not starting with "~", not all digits. */
+export const callerJobIdSchema = z
+  .string()
+  .min(1)
+  .max(MAX_JOB_ID_LENGTH)
+  .refine((id) => !id.includes(':'), 'must not contain ":"')
+  .refine((id) => !id.startsWith('~'), 'must not start with "~"')
+  .refine((id) => !/^\d+$/.test(id), 'must not be all digits (BullMQ numbers its own jobs)')
+  .refine((id) => !BULLMQ_KEY_NAMES.has(id), 'is reserved: BullMQ uses this name for its own keys');
+
+/** True when `id` could name a job: a BullMQ integer id or an id a caller may choose. */
+export function isJobIdShaped(id: string): boolean {
+  return /^\d+$/.test(id) || callerJobIdSchema.safeParse(id).success;
+}
+
+/** Options of one enqueue; unknown fields are refused. */
+export const enqueueOptionsSchema = z
+  .object({
+    delayMs: z.int().min(0).max(MAX_DELAY_MS).optional(),
+    priority: z.int().min(0).max(MAX_PRIORITY).optional(),
+    jobId: callerJobIdSchema.optional(),
+    idempotencyKey: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional(),
+  })
+  .strict();
+
+export interface EnqueueOptions extends CatalogEnqueueOptions {
+  /** Run no sooner than this many ms from now, 0 – 1 year. Default 0. */
+  delayMs?: number;
+  /** 0 = none, 1 = highest … MAX_PRIORITY = lowest. Default: the kind's priority. */
+  priority?: number;
+  /**
+   * Your own job id (1–128 characters, no ":", not starting with "~", not all digits): the
+   * same id twice gives one job. Default: BullMQ numbers the job.
+   */
+  jobId?: string;
+  /**
+   * Makes a retried request return the job of the first (1–255 characters): the job id
+   * becomes `idem-<hash of name and key>`. Ignored when `jobId` is given.
+   */
+  idempotencyKey?: string;
+}
+
+export interface EnqueueRequest {
+  kind: AnyJobKind;
+  /** The payload after parsing: defaults applied, unknown fields refused. */
+  data: unknown;
+  options: EnqueueOptions;
+}
+
+/** Parses a request; throws UnknownJobError, or JobValidationError naming every bad field. */
+export function parseEnqueueRequest(name: string, data: unknown, options: unknown): EnqueueRequest {
+  const { request, issues } = checkEnqueueRequest(name, data, options);
+  if (!request) throw new JobValidationError(issues);
+  return request;
+}
+
+/** Like parseEnqueueRequest, but returns the issues instead of throwing them. */
+export function checkEnqueueRequest(
+  name: string,
+  data: unknown,
+  options: unknown,
+): { request: EnqueueRequest; issues: [] } | { request: undefined; issues: ValidationIssue[] } {
+  const kind = findJobKind(name);
+  if (!kind) throw new UnknownJobError(name, jobNames);
+  const parsedOptions = enqueueOptionsSchema.safeParse(options ?? {});
+  const parsedData = kind.schema.safeParse(data);
+  if (parsedOptions.success && parsedData.success) {
+    return { request: { kind, data: parsedData.data, options: parsedOptions.data }, issues: [] };
+  }
+  return {
+    request: undefined,
+    issues: [
+      ...(parsedOptions.success ? [] : issuesOf(parsedOptions.error, [])),
+      ...(parsedData.success ? [] : issuesOf(parsedData.error, ['data'])),
+    ],
+  };
+}
+
+/** zod issues as ValidationIssues; an unknown-fields issue becomes one issue per field. */
+export function issuesOf(error: z.ZodError, under: readonly string[]): ValidationIssue[] {
+  return error.issues.flatMap((issue): ValidationIssue[] => {
+    const path = [...under, ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path: [...path, key].join('.'),
+        message: 'unknown field',
+        code: issue.code,
+      }));
+    }
+    return [{ path: path.join('.'), message: issue.message, code: issue.code }];
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * The expected ways an enqueue or a lookup can fail. The client throws them; `http-error.ts`
+ * maps each to one status and error code.
+ */
+
+/** One bad field: `path` is where it is (`data.to`, `delayMs`, `jobId`), `code` zod's issue code. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+  code: string;
+}
+
+/** The name is not a job kind of the catalog. */
+export class UnknownJobError extends Error {
+  override readonly name = 'UnknownJobError';
+  constructor(
+    readonly jobName: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown job "${jobName}"; known jobs: ${known.join(', ')}`);
+  }
+}
+
+/** The payload or an option does not validate; `issues` names every bad field. */
+export class JobValidationError extends Error {
+  override readonly name = 'JobValidationError';
+  constructor(readonly issues: readonly ValidationIssue[]) {
+    super(`invalid job: ${issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ')}`);
+  }
+}
+
+/** The job id or idempotency key was used before for a different request (name or payload). */
+export class IdempotencyConflictError extends Error {
+  override readonly name = 'IdempotencyConflictError';
+  constructor(
+    readonly jobId: string,
+    readonly queue: string,
+  ) {
+    super(`job "${jobId}" on queue "${queue}" was already enqueued with a different payload`);
+  }
+}
+
+/** Redis is unreachable or did not answer within the command deadline; try again shortly. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+  constructor(message = 'Redis is unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** No job with this id (for this name). The client returns undefined; the HTTP route throws this. */
+export class JobNotFoundError extends Error {
+  override readonly name = 'JobNotFoundError';
+  constructor(
+    readonly jobName: string,
+    readonly jobId: string,
+  ) {
+    super(`no job "${jobId}" of kind "${jobName}"`);
+  }
+}

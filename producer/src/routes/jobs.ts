@@ -1,0 +1,105 @@
+/**
+ * `/v1/jobs`: enqueue a job over HTTP and read its status back. Both go through the producer
+ * client, so HTTP and in-process callers get the same validation and idempotency.
+ *
+ *   POST /v1/jobs/:name       {"data": {...}, "delayMs"?, "priority"?, "jobId"?}
+ *                             (+ Idempotency-Key header) → 201 new job, 200 the earlier one
+ *   GET  /v1/jobs/:name/:id   → the job's state, progress, attempts, result or failure
+ */
+import express, { Router, type RequestHandler } from 'express';
+import { isJobName, jobNames } from '@conveyor/shared';
+import type { JobStatus, Producer } from '../client.ts';
+import { checkEnqueueRequest, MAX_IDEMPOTENCY_KEY_LENGTH } from '../enqueue-request.ts';
+import { UnsupportedMediaTypeError } from '../http-error.ts';
+import { JobNotFoundError, JobValidationError, UnknownJobError, type ValidationIssue } from '../producer-errors.ts';
+
+export interface JobsRouterDeps {
+  producer: Pick<Producer, 'enqueueUnknown' | 'getJob'>;
+  /** Largest accepted body, in bytes; larger gets 413. */
+  bodyLimitBytes: number;
+}
+
+export function jobsRouter(deps: JobsRouterDeps): Router {
+  const router = Router();
+  const parseJson = express.json({ limit: deps.bodyLimitBytes, type: 'application/json', strict: true });
+  router.post('/:name', requireKnownJob, requireJsonBody, parseJson, enqueue(deps.producer));
+  router.get('/:name/:id', readStatus(deps.producer));
+  return router;
+}
+
+// Before the body is read, so that a wrong name is a 404 whatever the body.
+const requireKnownJob: RequestHandler<{ name: string }> = (req, _res, next) => {
+  if (!isJobName(req.params.name)) throw new UnknownJobError(req.params.name, jobNames);
+  next();
+};
+
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (!req.is('application/json')) throw new UnsupportedMediaTypeError(req.get('content-type'));
+  next();
+};
+
+function enqueue(producer: JobsRouterDeps['producer']): RequestHandler<{ name: string }> {
+  return async (req, res) => {
+    const { name } = req.params;
+    const body: unknown = req.body;
+    const issues: ValidationIssue[] = [];
+    if (!isPlainObject(body)) {
+      issues.push({ path: '', code: 'invalid_type', message: 'expected a JSON object {"data": {...}, "delayMs"?, "priority"?, "jobId"?}' });
+    }
+    const { data, ...fields } = isPlainObject(body) ? body : {};
+    if ('idempotencyKey' in fields) {
+      // The client takes idempotencyKey as an option; over HTTP it is the header only.
+      issues.push({ path: 'idempotencyKey', code: 'unrecognized_keys', message: 'unknown field (send the key as the Idempotency-Key header)' });
+    }
+    const key = req.get('idempotency-key');
+    const keyFits = key === undefined || (key.length > 0 && key.length <= MAX_IDEMPOTENCY_KEY_LENGTH);
+    if (!keyFits) {
+      issues.push({ path: 'Idempotency-Key', code: 'invalid_header', message: `header must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters` });
+    }
+    const options = { ...fields, ...(key !== undefined && keyFits ? { idempotencyKey: key } : {}) };
+    if (issues.length > 0) {
+      // Name the request's other bad fields too, so that one answer lists them all.
+      throw new JobValidationError([...issues, ...checkEnqueueRequest(name, data, options).issues]);
+    }
+
+    const result = await producer.enqueueUnknown(name, data, options);
+    res
+      .status(result.created ? 201 : 200)
+      .location(`/v1/jobs/${encodeURIComponent(result.name)}/${encodeURIComponent(result.id)}`)
+      .json({ id: result.id, name: result.name, queue: result.queue });
+  };
+}
+
+function readStatus(producer: JobsRouterDeps['producer']): RequestHandler<{ name: string; id: string }> {
+  return async (req, res) => {
+    const { name, id } = req.params;
+    const status = await producer.getJob(name, id);
+    if (!status) throw new JobNotFoundError(name, id);
+    res.set('Cache-Control', 'no-store').json(jobView(status));
+  };
+}
+
+/** A job's status as JSON: times as ISO strings or null. */
+function jobView(status: JobStatus) {
+  return {
+    id: status.id,
+    name: status.name,
+    queue: status.queue,
+    state: status.state,
+    progress: status.progress,
+    attemptsMade: status.attemptsMade,
+    attempts: status.attempts,
+    data: status.data,
+    createdAt: status.createdAt.toISOString(),
+    processedAt: status.processedAt?.toISOString() ?? null,
+    finishedAt: status.finishedAt?.toISOString() ?? null,
+    result: status.returnvalue ?? null,
+    failedReason: status.failedReason,
+    delayMs: status.delayMs,
+    priority: status.priority,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
