@@ -1,0 +1,168 @@
+/**
+ * One BullMQ Worker for one catalog queue, and what happens to each job it takes.
+ *
+ * The life of a job here:
+ *  1. Fetch. BullMQ moves the job from waiting to active and locks it for this worker; the
+ *     lock is renewed while we run, so no other worker takes it.
+ *  2. Look up its kind by `job.name` in the catalog. An unknown name, or a kind that lives on
+ *     another queue, fails the job permanently: no retry can teach us a new kind.
+ *  3. Validate `job.data` against the kind's schema again (the producer is not the only
+ *     writer, and old jobs outlive schema changes). A violation fails permanently, naming
+ *     every bad field: `validation: data.to: Invalid email address`.
+ *  4. Run the handler with a signal that fires at the kind's `policy.timeoutMs` or when the
+ *     worker gives up on the job. The attempt ends at the deadline even if the handler
+ *     ignores the signal: it fails with `TimeoutError: timeout after N ms`.
+ *  5. Finish. A result completes the job. A `PermanentJobError` (an UnrecoverableError)
+ *     fails it at once. Any other error fails the attempt: BullMQ schedules the next one
+ *     after the kind's backoff, or fails the job for good after its last attempt.
+ *  6. Shutdown. `stopWorkers` stops fetching and lets active jobs finish; jobs still running
+ *     at SHUTDOWN_TIMEOUT_MS have their signal fired and are put back to waiting (not
+ *     counted as an attempt), so another worker runs them again: at-least-once. If even that
+ *     fails (Redis away), the lock expires and BullMQ's stalled-job check recovers them.
+ */
+import {
+  coerceError,
+  findJobKind,
+  type ConveyorRedisOptions,
+  jobNames,
+  withDeadline,
+  type JobName,
+  type Logger,
+  type QueueName,
+} from '@conveyor/shared';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { z } from 'zod';
+import type { Handler, HandlerTable, JsonValue } from './handler.ts';
+import { runWithTimeout } from './job-timeout.ts';
+import { PermanentJobError } from './permanent-error.ts';
+import { SHUTDOWN_ABORT_REASON } from './stop-workers.ts';
+
+/** Running totals over every attempt this process has finished, for the health endpoint. */
+export interface WorkerStats {
+  /** Attempts finished, completed or failed. */
+  processed: number;
+  /** Attempts that failed (retried or not). */
+  failed: number;
+  /** Attempts running now. */
+  active: number;
+}
+
+export function createWorkerStats(): WorkerStats {
+  return { processed: 0, failed: 0, active: 0 };
+}
+
+export interface StartWorkerDeps {
+  /** ioredis options, wait-out mode (`redisConnectionOptions`); BullMQ owns the connections. */
+  connection: ConveyorRedisOptions;
+  /** The BullMQ key prefix. */
+  prefix: string;
+  /** Jobs this worker runs at once. */
+  concurrency: number;
+  handlers: HandlerTable;
+  logger: Logger;
+  /** Per-kind replacement of `policy.timeoutMs`, in ms; for tests. Default: the catalog's. */
+  timeoutMs?: Partial<Record<JobName, number>>;
+  /** Counters to update; default a private set. */
+  stats?: WorkerStats;
+}
+
+/** How long putting an aborted job back to waiting may take at shutdown, in ms. */
+const RELEASE_TIMEOUT_MS = 2_000;
+/** The same worker error is logged at most once per this many ms (Redis outages repeat them). */
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
+export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
+  const stats = deps.stats ?? createWorkerStats();
+  const logger = deps.logger.child({ queue });
+
+  // Declares three parameters: BullMQ only passes its abort signal to processors that do.
+  const processor = async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<JsonValue> => {
+    const kind = findJobKind(job.name);
+    if (!kind || kind.queue !== queue) throw new PermanentJobError(unknownKindMessage(job.name, queue));
+    const parsed = kind.schema.safeParse(job.data);
+    if (!parsed.success) throw new PermanentJobError(`validation: ${describeIssues(parsed.error.issues)}`);
+
+    const name = kind.name as JobName;
+    const handler = deps.handlers[name] as Handler<JobName>;
+    const attempt = job.attemptsMade + 1;
+    const jobLogger = logger.child({ jobId: job.id, job: name, attempt });
+    let settled = false;
+    stats.active++;
+    try {
+      return await runWithTimeout(
+        (attemptSignal) =>
+          handler(parsed.data as never, {
+            jobId: job.id ?? '',
+            attempt,
+            attempts: job.opts.attempts ?? 1,
+            signal: attemptSignal,
+            // A handler that ignored its signal may report after the attempt ended: drop it.
+            progress: async (percent) => {
+              if (!settled) await job.updateProgress(percent);
+            },
+            logger: jobLogger,
+          }),
+        { timeoutMs: deps.timeoutMs?.[name] ?? kind.policy.timeoutMs, ...(signal ? { signal } : {}) },
+      );
+    } catch (thrown) {
+      if (signal?.aborted && signal.reason === SHUTDOWN_ABORT_REASON) {
+        await releaseJob(job, token, jobLogger);
+        // Tells BullMQ the job has left the active state without finishing.
+        throw new WaitingError();
+      }
+      throw coerceError(thrown);
+    } finally {
+      settled = true;
+      stats.active--;
+    }
+  };
+
+  const worker = new Worker(queue, processor, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: deps.concurrency,
+  });
+
+  let lastError = { message: '', atMs: 0 };
+  worker.on('error', (error: Error) => {
+    const now = Date.now();
+    if (error.message === lastError.message && now - lastError.atMs < ERROR_LOG_INTERVAL_MS) return;
+    lastError = { message: error.message, atMs: now };
+    logger.warn({ err: coerceError(error) }, 'worker error');
+  });
+  worker.on('completed', (job) => {
+    stats.processed++;
+    logger.debug({ jobId: job.id, job: job.name, attempt: job.attemptsMade }, 'job completed');
+  });
+  worker.on('failed', (job, error) => {
+    stats.processed++;
+    stats.failed++;
+    const final = error instanceof UnrecoverableError || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    const fields = { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, reason: error.message };
+    if (final) logger.warn(fields, 'job failed for good');
+    else logger.debug(fields, 'job attempt failed; will retry');
+  });
+  return worker;
+}
+
+/** Puts an aborted job back to waiting; if Redis cannot be reached, stalled-job recovery will. */
+async function releaseJob(job: Job, token: string | undefined, logger: Logger): Promise<void> {
+  try {
+    await withDeadline(job.moveToWait(token), RELEASE_TIMEOUT_MS, 'moving the job back to waiting');
+    logger.info('job aborted by shutdown; back to waiting');
+  } catch (error) {
+    logger.warn({ err: coerceError(error) }, 'job aborted by shutdown; left to stalled-job recovery');
+  }
+}
+
+function unknownKindMessage(name: string, queue: QueueName): string {
+  const kind = findJobKind(name);
+  if (kind) return `job kind "${name}" belongs to queue "${kind.queue}", not "${queue}"`;
+  const known = jobNames.filter((jobName) => findJobKind(jobName)?.queue === queue);
+  return `unknown job name "${name}" on queue "${queue}"; known: ${known.join(', ')}`;
+}
+
+/** `data.to: Invalid email address; data.subject: Too small…` */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => `${['data', ...issue.path.map(String)].join('.')}: ${issue.message}`).join('; ');
+}
