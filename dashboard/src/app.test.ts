@@ -1,0 +1,217 @@
+import { jobKinds } from '@conveyor/shared';
+import { testPrefix, waitFor } from '@conveyor/shared/testing';
+import { Worker, type Job } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
+
+const redisUrl = inject('redisUrl');
+const zero = { waiting: 0, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: 0, waitingChildren: 0 };
+
+/** The cells of one queue's row on the overview page, as { state: text }. */
+function rowOf(page: string, queue: string): { html: string; cells: Record<string, string> } {
+  const row = new RegExp(`<tr data-queue="${queue}">([\\s\\S]*?)</tr>`).exec(page)?.[1];
+  if (!row) throw new Error(`no row for queue ${queue} in:\n${page}`);
+  const cells = Object.fromEntries([...row.matchAll(/data-state="(\w+)">([^<]*)<\/td>/g)].map((m) => [m[1], m[2]]));
+  return { html: row, cells };
+}
+
+describe('dashboard over real HTTP with jobs in every state', () => {
+  const prefix = testPrefix('dash');
+  let dash: DashboardFixture;
+  let worker: Worker | undefined;
+  let release: () => void = () => {};
+
+  beforeAll(async () => {
+    dash = await startDashboard({ redisUrl, prefix });
+    // Workers own their connections (BullMQ opens and closes them).
+    const connection = { url: redisUrl };
+    const email = dash.queues.get('email');
+    const example = jobKinds['email.send'].example;
+
+    // One completed and one failed email job, through a real worker that then goes away.
+    const emailWorker = new Worker(
+      'email',
+      async (job: Job) => {
+        if (job.id === 'will-fail') throw new Error('boom');
+        return 'sent';
+      },
+      { connection, prefix },
+    );
+    emailWorker.on('error', () => {});
+    try {
+      await email.add('email.send', example, { jobId: 'will-fail', attempts: 1 });
+      await email.add('email.send', example, { jobId: 'will-complete' });
+      await waitFor(async () => {
+        const counts = await email.getJobCounts('completed', 'failed');
+        return counts.completed === 1 && counts.failed === 1;
+      }, { what: 'one completed and one failed email job' });
+    } finally {
+      await emailWorker.close();
+    }
+    // With no worker left: two waiting, one prioritized, one delayed.
+    await email.add('email.send', example);
+    await email.add('email.send', example);
+    await email.add('email.send', example, { priority: 5 });
+    await email.add('email.send', example, { delay: 60_000 });
+
+    // A paused queue keeps new jobs in waiting.
+    const webhook = dash.queues.get('webhook');
+    await webhook.pause();
+    await webhook.add('webhook.deliver', jobKinds['webhook.deliver'].example);
+    await webhook.add('webhook.deliver', jobKinds['webhook.deliver'].example);
+
+    // One report job held active by a worker until the tests are done.
+    const held = new Promise<void>((resolve) => (release = resolve));
+    worker = new Worker('report', () => held, { connection, prefix });
+    worker.on('error', () => {});
+    await dash.queues.get('report').add('report.generate', jobKinds['report.generate'].example);
+    await waitFor(async () => (await dash.queues.get('report').getActiveCount()) === 1, { what: 'an active report job' });
+  });
+
+  afterAll(async () => {
+    release();
+    await worker?.close();
+    await dash?.close();
+  });
+
+  it('reports exact counts by state for every catalog queue as JSON', async () => {
+    const response = await fetch(`${dash.url}/api/queues`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    const body = (await response.json()) as { queues: unknown[]; generatedAt: string };
+    expect(Number.isNaN(Date.parse(body.generatedAt))).toBe(false);
+    expect(body.queues).toEqual([
+      {
+        name: 'email',
+        description: 'Transactional e-mail: short, I/O-bound jobs',
+        paused: false,
+        counts: { ...zero, waiting: 2, prioritized: 1, delayed: 1, completed: 1, failed: 1 },
+      },
+      {
+        name: 'webhook',
+        description: 'Outgoing webhooks to customer endpoints',
+        paused: true,
+        counts: { ...zero, waiting: 2 },
+      },
+      {
+        name: 'report',
+        description: 'Long-running report generation',
+        paused: false,
+        counts: { ...zero, active: 1 },
+      },
+    ]);
+  });
+
+  it('renders the same counts on the overview page, with links into bull-board and a paused badge', async () => {
+    const response = await fetch(`${dash.url}/`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/text\/html/);
+    const page = await response.text();
+
+    const email = rowOf(page, 'email');
+    expect(email.cells).toEqual({
+      waiting: '2', prioritized: '1', delayed: '1', active: '0', completed: '1', failed: '1', paused: '0',
+    });
+    expect(email.html).toContain('href="/queues/queue/email"');
+    expect(email.html).toContain('Transactional e-mail: short, I/O-bound jobs');
+    expect(email.html).not.toContain('badge');
+
+    const webhook = rowOf(page, 'webhook');
+    expect(webhook.cells.waiting).toBe('2');
+    expect(webhook.html).toMatch(/<span class="badge paused">paused<\/span>/);
+
+    expect(rowOf(page, 'report').cells.active).toBe('1');
+    expect(page).not.toContain('Redis unreachable');
+  });
+
+  it('refreshes the overview through a same-origin script, with a no-script meta refresh', async () => {
+    const page = await (await fetch(`${dash.url}/`)).text();
+    expect(page).toContain('<script src="/assets/overview.js" defer></script>');
+    expect(page).toContain('data-refresh-ms="5000"');
+    expect(page).toMatch(/<noscript><meta http-equiv="refresh" content="5"><\/noscript>/);
+    expect(page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+
+    const script = await fetch(`${dash.url}/assets/overview.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toMatch(/javascript/);
+    expect(await script.text()).toContain('data-refresh-ms');
+    const css = await fetch(`${dash.url}/assets/overview.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/text\/css/);
+  });
+
+  it('serves bull-board at /queues with every asset its page references', async () => {
+    const response = await fetch(`${dash.url}/queues`);
+    expect(response.status).toBe(200);
+    const page = await response.text();
+    expect(page).toContain('<base href="/queues/" />');
+
+    const assets = [...page.matchAll(/<(?:script[^>]*\bsrc|link[^>]*\bhref)="(static\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.filter((a) => a.endsWith('.js')).length).toBeGreaterThan(0);
+    expect(assets.filter((a) => a.endsWith('.css')).length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      const assetResponse = await fetch(`${dash.url}/queues/${asset}`);
+      expect(assetResponse.status, asset).toBe(200);
+      await assetResponse.arrayBuffer();
+    }
+
+    // Under `script-src 'self'` an inline script would not run: the page's only inline script
+    // must be a JSON data block. Its inline styles need `style-src 'unsafe-inline'`.
+    const inlineScripts = [...page.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>/g)].map((m) => m[1]);
+    expect(inlineScripts).toEqual([' id="__UI_CONFIG__" type="application/json"']);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toMatch(/style-src [^;]*'unsafe-inline'/);
+  });
+
+  it("answers bull-board's API with every catalog queue", async () => {
+    const response = await fetch(`${dash.url}/queues/api/queues`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      queues: { name: string; description: string; isPaused: boolean; counts: Record<string, number> }[];
+    };
+    expect(body.queues.map((q) => q.name).sort()).toEqual(['email', 'report', 'webhook']);
+    const email = body.queues.find((q) => q.name === 'email')!;
+    expect(email.description).toBe('Transactional e-mail: short, I/O-bound jobs');
+    expect(email.counts.failed).toBe(1);
+    expect(body.queues.find((q) => q.name === 'webhook')!.isPaused).toBe(true);
+  });
+
+  it('sends security headers that work over plain HTTP: no HSTS, no upgrade-insecure-requests', async () => {
+    for (const path of ['/', '/api/queues', '/healthz', '/queues', '/queues/api/queues', '/assets/overview.css', '/nope']) {
+      const response = await fetch(`${dash.url}${path}`);
+      await response.arrayBuffer();
+      const csp = response.headers.get('content-security-policy');
+      expect(csp, path).toBeTruthy();
+      expect(csp, path).toContain("default-src 'self'");
+      expect(csp, path).not.toContain('upgrade-insecure-requests');
+      expect(response.headers.get('strict-transport-security'), path).toBeNull();
+      expect(response.headers.get('x-powered-by'), path).toBeNull();
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+  });
+
+  it('answers /healthz and /readyz', async () => {
+    const health = await fetch(`${dash.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${dash.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready' });
+  });
+
+  it('answers unknown routes with 404 in the JSON envelope, or a small page for browsers', async () => {
+    const json = await fetch(`${dash.url}/no/such/page`);
+    expect(json.status).toBe(404);
+    expect(await json.json()).toEqual({ error: { code: 'not_found', message: 'No route for GET /no/such/page' } });
+
+    const page = await fetch(`${dash.url}/no/such/page`, { headers: { accept: 'text/html,*/*;q=0.8' } });
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('not_found');
+
+    const api = await fetch(`${dash.url}/api/nothing`, { headers: { accept: 'text/html' } });
+    expect(api.status).toBe(404);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * bull-board, mounted for every catalog queue: the job-level UI (browse, inspect, retry,
+ * clean) that the overview links into.
+ *
+ * Read-only mode is a property of each bull-board queue adapter, fixed when the board is
+ * built. To vary it per role (a later issue), build two boards over the same queues,
+ * `createBoard({ queues, readOnly: true })` and `createBoard({ queues })`, and route each
+ * request to one of them by the caller's role; both share the same basePath.
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import type { Express } from 'express';
+import { describeQueue } from './queue-overview.ts';
+
+export interface BoardOptions {
+  /** The queues to show, one bull-board entry each. */
+  queues: readonly Queue[];
+  /** URL path the board is mounted at. Default `/queues`. */
+  basePath?: string;
+  /** Hide every action that changes a queue or a job (retry, clean, pause, add…). Default false. */
+  readOnly?: boolean;
+}
+
+export interface Board {
+  basePath: string;
+  readOnly: boolean;
+  /** An Express sub-app serving the UI, its assets and its `/api`; mount it at `basePath`. */
+  router: Express;
+}
+
+const defaults = { basePath: '/queues', readOnly: false } as const;
+
+export function createBoard(options: BoardOptions): Board {
+  const { queues, basePath, readOnly } = { ...defaults, ...options };
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(basePath);
+  createBullBoard({
+    queues: queues.map(
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: readOnly,
+          description: describeQueue(queue.name),
+        }),
+    ),
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: 'Conveyor',
+        miscLinks: [{ text: 'Overview', url: '/' }],
+        hideDocsLink: true,
+      },
+    },
+  });
+  const router = serverAdapter.getRouter() as Express;
+  // The adapter builds its own Express app, which would announce itself on every response.
+  router.disable('x-powered-by');
+  return { basePath, readOnly, router };
+}

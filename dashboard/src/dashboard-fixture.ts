@@ -1,0 +1,44 @@
+/**
+ * Test fixture: the dashboard app wired to a real Redis and a private key prefix, listening on
+ * 127.0.0.1:0. Never imported by app code; `close()` releases everything it opened.
+ */
+import { createLogger, createRedis, openCatalogQueues, type CatalogQueues } from '@conveyor/shared';
+import type { Redis } from 'ioredis';
+import { createApp } from './app.ts';
+import { startHttpServer } from './http-server.ts';
+
+export interface DashboardFixture {
+  url: string;
+  queues: CatalogQueues;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function startDashboard(options: {
+  redisUrl: string;
+  prefix: string;
+  commandTimeoutMs?: number;
+  refreshMs?: number;
+}): Promise<DashboardFixture> {
+  const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
+  const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: 'conveyor:dashboard-test' }, logger);
+  const queues = openCatalogQueues({ connection: redis, prefix: options.prefix, logger });
+  const app = createApp({
+    queues,
+    redis,
+    logger,
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
+    ...(options.refreshMs === undefined ? {} : { refreshMs: options.refreshMs }),
+  });
+  const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
+  return {
+    url: http.url,
+    queues,
+    redis,
+    async close() {
+      await http.close();
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}
