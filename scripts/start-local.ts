@@ -24,9 +24,9 @@ interface AppSpec {
 }
 
 const apps: AppSpec[] = [
-  { name: 'producer', port: process.env.PRODUCER_PORT ?? '3000', ready: /producer listening on (\S+)/ },
+  { name: 'producer', port: process.env.PRODUCER_PORT ?? '3000', ready: /producer listening on (http:\/\/[^\s"]+)/ },
   { name: 'worker', port: process.env.WORKER_PORT ?? '3002', ready: /worker ready/ },
-  { name: 'dashboard', port: process.env.DASHBOARD_PORT ?? '3001', ready: /dashboard listening on (\S+)/ },
+  { name: 'dashboard', port: process.env.DASHBOARD_PORT ?? '3001', ready: /dashboard listening on (http:\/\/[^\s"]+)/ },
 ];
 
 const children: { spec: AppSpec; child: ChildProcess; exited: Promise<number | null> }[] = [];

@@ -35,8 +35,8 @@ describe('npm start (scripts/start-local.ts)', () => {
     const first = await startLocal(dataDir);
     expect(first.proc.output()).toMatch(/started redis-server on redis:\/\/127\.0\.0\.1:\d+/);
     expect(first.proc.output()).not.toMatch(/redis:\/\/127\.0\.0\.1:6379\b/);
-    expect(first.proc.output()).toContain(first.producerUrl);
-    expect(first.proc.output()).toContain(first.dashboardUrl);
+    expect(first.proc.output()).toContain(`  producer   ${first.producerUrl}   (POST`);
+    expect(first.proc.output()).toMatch(new RegExp(`  dashboard  ${first.dashboardUrl}\n`));
 
     // A delayed job stays in Redis, so it must still be there after a restart.
     const created = await postJson(`${first.producerUrl}/v1/jobs/email.send`, {
