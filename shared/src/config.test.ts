@@ -11,9 +11,17 @@ describe('loadConfig', () => {
       CONVEYOR_PREFIX: 'conveyor',
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
+      REDIS_ALLOW_EVICTION: false,
       PORT: 3000,
       HOSTS: [],
     });
+  });
+
+  it('reads REDIS_ALLOW_EVICTION as a boolean and refuses anything else', () => {
+    expect(loadConfig(schema, { REDIS_ALLOW_EVICTION: 'true' }).REDIS_ALLOW_EVICTION).toBe(true);
+    expect(loadConfig(schema, { REDIS_ALLOW_EVICTION: ' FALSE ' }).REDIS_ALLOW_EVICTION).toBe(false);
+    expect(loadConfig(schema, { REDIS_ALLOW_EVICTION: '1' }).REDIS_ALLOW_EVICTION).toBe(true);
+    expect(() => loadConfig(schema, { REDIS_ALLOW_EVICTION: 'maybe' })).toThrow(/REDIS_ALLOW_EVICTION: expected true or false/);
   });
 
   it('parses numbers and lists', () => {

@@ -57,6 +57,17 @@ export function envList(defaultValue = '') {
     );
 }
 
+/** A boolean variable: `true`/`false` (also `1`/`0`, `yes`/`no`), any case. */
+export function envBool(defaultValue: boolean) {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), { message: 'expected true or false' })
+    .transform((s) => s === 'true' || s === '1' || s === 'yes')
+    .default(defaultValue);
+}
+
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Variables every app reads. */
@@ -80,6 +91,11 @@ export const baseEnvShape = {
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** Interface the HTTP server binds to. Default 127.0.0.1 (loopback only). */
   HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /**
+   * Start even though Redis' maxmemory-policy is not `noeviction` (or cannot be read), with a
+   * warning; for managed Redis services that hide or forbid the setting. Default false.
+   */
+  REDIS_ALLOW_EVICTION: envBool(false),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);

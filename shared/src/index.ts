@@ -8,3 +8,4 @@ export * from './redis.ts';
 export * from './redis-server.ts';
 export * from './webhook-signature.ts';
 export * from './queues.ts';
+export * from './dead-letter/index.ts';

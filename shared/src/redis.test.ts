@@ -2,7 +2,9 @@ import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import {
   checkRedisSettings,
+  checkRedisSettingsWhenReady,
   createRedis,
+  RedisSettingsError,
   isRedisReady,
   redisConnectionOptions,
   redisOptionsFromUrl,
@@ -69,7 +71,7 @@ describe('createRedis', () => {
     }
   });
 
-  it('warns when Redis may evict or forget jobs', async () => {
+  it('passes a noeviction Redis with only the AOF warning', async () => {
     const redis = createRedis({ url: inject('redisUrl'), mode: 'fail-fast' }, silent);
     try {
       await whenRedisReady(redis, 5_000);
@@ -78,6 +80,45 @@ describe('createRedis', () => {
       expect(warnings).toEqual([expect.stringMatching(/AOF is off/)]);
     } finally {
       redis.disconnect();
+    }
+  });
+});
+
+describe('checkRedisSettings on an evicting Redis', () => {
+  it('refuses to start unless eviction is explicitly allowed, then warns', async () => {
+    const server = await startRedisServer({ extraArgs: ['--maxmemory-policy', 'allkeys-lru'] });
+    const redis = createRedis({ url: server.url, mode: 'fail-fast' }, silent);
+    try {
+      await whenRedisReady(redis, 5_000);
+      const refusal = await checkRedisSettings(redis, silent).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(RedisSettingsError);
+      expect((refusal as Error).message).toMatch(/Refusing to start: Redis maxmemory-policy is "allkeys-lru".*REDIS_ALLOW_EVICTION=true/);
+
+      const warnings = await checkRedisSettings(redis, silent, { allowEviction: true });
+      expect(warnings).toEqual([
+        expect.stringMatching(/maxmemory-policy is "allkeys-lru".*allowed by REDIS_ALLOW_EVICTION=true/),
+        expect.stringMatching(/AOF is off/),
+      ]);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('runs the gate when Redis first becomes ready, for apps that started before it', async () => {
+    const server = await startRedisServer({ extraArgs: ['--maxmemory-policy', 'volatile-ttl'] });
+    const { port } = server;
+    await server.stop();
+    const redis = createRedis({ url: `redis://127.0.0.1:${port}`, mode: 'wait-out' }, silent);
+    const refusals: RedisSettingsError[] = [];
+    const outcome = checkRedisSettingsWhenReady(redis, silent, { onRefused: (error) => refusals.push(error) });
+    const late = await startRedisServer({ port, extraArgs: ['--maxmemory-policy', 'volatile-ttl'] });
+    try {
+      expect(await outcome).toBe('refused');
+      expect(refusals.map((error) => error.message)).toEqual([expect.stringContaining('"volatile-ttl"')]);
+    } finally {
+      redis.disconnect();
+      await late.stop();
     }
   });
 });

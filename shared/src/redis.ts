@@ -10,6 +10,7 @@
  * Both reconnect forever with a capped delay; neither process exits because Redis went away.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { withDeadline } from './deadline.ts';
 import type { Logger } from './logger.ts';
 
 export type RedisMode = 'fail-fast' | 'wait-out';
@@ -93,24 +94,82 @@ export function isRedisReady(redis: Redis): boolean {
   return redis.status === 'ready';
 }
 
+/** Redis is run in a way that can lose jobs, and the operator did not accept it. */
+export class RedisSettingsError extends Error {
+  override readonly name = 'RedisSettingsError';
+}
+
+export interface RedisSettingsCheckOptions {
+  /** Start anyway when the eviction policy is not `noeviction` or cannot be read (REDIS_ALLOW_EVICTION). Default false. */
+  allowEviction?: boolean;
+  /** Bound on the INFO call, in ms. Default 2,000. */
+  timeoutMs?: number;
+}
+
 /**
- * Warns when Redis is not run the way Conveyor's guarantees need: `maxmemory-policy
- * noeviction` (evicting a job key loses the job) and AOF on (a restart loses acknowledged
- * jobs). Reads INFO rather than CONFIG GET so it also works under a least-privilege ACL.
+ * The start-up gate on how Redis is run. `maxmemory-policy` other than `noeviction` (an
+ * evicted job key is a lost job) throws a RedisSettingsError unless `allowEviction`, which
+ * turns it into a warning; AOF off (a restart loses acknowledged jobs) and a policy that
+ * INFO does not show (some managed services) are warnings. Reads INFO rather than CONFIG
+ * GET so it also works under a least-privilege ACL. Resolves with the warnings it logged.
  */
-export async function checkRedisSettings(redis: Redis, logger: Logger): Promise<string[]> {
+export async function checkRedisSettings(
+  redis: Redis,
+  logger: Logger,
+  options: RedisSettingsCheckOptions = {},
+): Promise<string[]> {
+  const { allowEviction = false, timeoutMs = 2_000 } = options;
   const warnings: string[] = [];
-  const info = await redis.info();
+  const info = await withDeadline(redis.info(), timeoutMs, 'Redis INFO');
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   const policy = field('maxmemory_policy');
-  if (policy && policy !== 'noeviction') {
-    warnings.push(`Redis maxmemory-policy is "${policy}"; set it to "noeviction" or jobs may be evicted`);
+  if (policy === undefined) {
+    warnings.push(
+      'Redis INFO does not show maxmemory-policy; make sure it is "noeviction", or jobs may be evicted',
+    );
+  } else if (policy !== 'noeviction') {
+    const problem = `Redis maxmemory-policy is "${policy}", so Redis may evict job keys under memory pressure and lose jobs`;
+    if (!allowEviction) {
+      throw new RedisSettingsError(
+        `Refusing to start: ${problem}. Set it with \`CONFIG SET maxmemory-policy noeviction\` ` +
+          '(and in redis.conf), or set REDIS_ALLOW_EVICTION=true to run anyway (managed services that forbid it).',
+      );
+    }
+    warnings.push(`${problem} (allowed by REDIS_ALLOW_EVICTION=true)`);
   }
   if (field('aof_enabled') === '0') {
     warnings.push('Redis AOF is off; acknowledged jobs may be lost if Redis restarts (appendonly yes)');
   }
   for (const warning of warnings) logger.warn(warning);
   return warnings;
+}
+
+/**
+ * Runs `checkRedisSettings` once, when `redis` is first ready (at once if it already is).
+ * A refusal goes to `onRefused`, which should print it and exit; any other failure (INFO
+ * timed out, the connection dropped) is logged as a warning and start-up goes on.
+ * Resolves with the outcome, for tests and for callers that wait for the gate.
+ */
+export function checkRedisSettingsWhenReady(
+  redis: Redis,
+  logger: Logger,
+  options: RedisSettingsCheckOptions & { onRefused: (error: RedisSettingsError) => void },
+): Promise<'passed' | 'refused' | 'unchecked'> {
+  const { onRefused, ...checkOptions } = options;
+  const check = () =>
+    checkRedisSettings(redis, logger, checkOptions).then(
+      () => 'passed' as const,
+      (error: unknown) => {
+        if (error instanceof RedisSettingsError) {
+          onRefused(error);
+          return 'refused' as const;
+        }
+        logger.warn({ err: error }, 'could not check the Redis settings; starting anyway');
+        return 'unchecked' as const;
+      },
+    );
+  if (isRedisReady(redis)) return check();
+  return new Promise((resolve) => redis.once('ready', () => resolve(check())));
 }
 
 /** Resolves when the client is ready; rejects after `timeoutMs` (the client keeps trying). */

@@ -88,7 +88,7 @@ describe('jobOptionsFor', () => {
       attempts: 5,
       backoff: { type: 'exponential', delay: 1_000, jitter: 0.2 },
       removeOnComplete: { count: 10_000, age: 86_400 },
-      removeOnFail: { count: 50_000, age: 604_800 },
+      removeOnFail: false,
       priority: 3,
       delay: 1500,
       jobId: 'abc',

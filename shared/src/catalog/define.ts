@@ -5,17 +5,29 @@
  * and a policy. Types flow from the schema: the producer's `enqueue('email.send', data)` and
  * the worker's handler for `email.send` are both checked against it.
  */
-import type { JobsOptions } from 'bullmq';
+import type { BackoffOptions, JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 
-export interface BackoffPolicy {
-  /** `fixed`: the same delay every time; `exponential`: delayMs · 2^(attempt-1). */
-  type: 'fixed' | 'exponential';
-  /** Base delay between attempts, in ms. */
-  delayMs: number;
-  /** Random spread as a fraction of the delay, 0–1 (0.2 = up to 20 % shorter). Default 0. */
-  jitter?: number;
-}
+/**
+ * A catalog-declared backoff: the wait before the next try, in ms, given the tries made so far
+ * (1 after the first failure) and the error of the last one. Return -1 to stop retrying.
+ */
+export type BackoffFunction = (attemptsMade: number, error: Error) => number;
+
+export type BackoffPolicy =
+  | {
+      /** `fixed`: the same delay every time; `exponential`: delayMs · 2^(attemptsMade-1). */
+      type: 'fixed' | 'exponential';
+      /** Base delay between attempts, in ms. */
+      delayMs: number;
+      /** Random spread as a fraction of the delay, 0–1 (0.2 = up to 20 % shorter). Default 0. */
+      jitter?: number;
+    }
+  | {
+      /** `custom`: `delayMsFor` decides; the worker runs it through BullMQ's backoffStrategy. */
+      type: 'custom';
+      delayMsFor: BackoffFunction;
+    };
 
 export interface RetentionPolicy {
   /** Keep at most this many jobs of the state… */
@@ -56,6 +68,54 @@ export interface QueueDefinition {
   description: string;
   /** Jobs one worker process runs at once on this queue. Default: WORKER_CONCURRENCY. */
   concurrency?: number;
+  /** How long a worker's lock on a running job lasts unrenewed, in ms (renewed every half). Default 15,000. */
+  lockDurationMs?: number;
+  /** How often workers look for jobs whose lock expired (their worker died), in ms. Default 10,000. */
+  stalledIntervalMs?: number;
+  /** Times a job may stall and be put back to waiting before it fails as stalled. Default 1. */
+  maxStalledCount?: number;
+}
+
+/** How a queue's running jobs are locked and recovered when their worker dies. */
+export interface QueueLockSettings {
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+}
+
+/**
+ * Recovers a SIGKILLed worker's jobs within ~25 s: the lock runs out ≤ 15 s after the last
+ * renewal, and the next stalled check (every 10 s) puts the job back to waiting.
+ */
+export const defaultQueueLockSettings: QueueLockSettings = {
+  lockDurationMs: 15_000,
+  stalledIntervalMs: 10_000,
+  maxStalledCount: 1,
+};
+
+/** A queue's lock settings: its definition's values over `defaultQueueLockSettings`. */
+export function queueLockSettings(definition: QueueDefinition): QueueLockSettings {
+  return {
+    lockDurationMs: definition.lockDurationMs ?? defaultQueueLockSettings.lockDurationMs,
+    stalledIntervalMs: definition.stalledIntervalMs ?? defaultQueueLockSettings.stalledIntervalMs,
+    maxStalledCount: definition.maxStalledCount ?? defaultQueueLockSettings.maxStalledCount,
+  };
+}
+
+/** Problems with a queue definition's lock settings (the worker's env has the same bounds); empty when fine. */
+export function lockSettingsProblems(settings: Partial<QueueLockSettings>): string[] {
+  const problems: string[] = [];
+  const { lockDurationMs, stalledIntervalMs, maxStalledCount } = settings;
+  if (lockDurationMs !== undefined && !(Number.isInteger(lockDurationMs) && lockDurationMs >= 1_000)) {
+    problems.push('lockDurationMs must be an integer ≥ 1000');
+  }
+  if (stalledIntervalMs !== undefined && !(Number.isInteger(stalledIntervalMs) && stalledIntervalMs >= 100)) {
+    problems.push('stalledIntervalMs must be an integer ≥ 100');
+  }
+  if (maxStalledCount !== undefined && !(Number.isInteger(maxStalledCount) && maxStalledCount >= 0)) {
+    problems.push('maxStalledCount must be an integer ≥ 0');
+  }
+  return problems;
 }
 
 export interface JobKind<
@@ -121,6 +181,8 @@ export function defineCatalog<
   for (const queue of Object.keys(queues)) {
     if (!QUEUE_NAME.test(queue)) throw new Error(`queue name "${queue}" must match ${QUEUE_NAME}`);
     if (queue.endsWith('-dlq')) throw new Error(`queue name "${queue}" may not end in -dlq (reserved)`);
+    const lockProblems = lockSettingsProblems(queues[queue] as QueueDefinition);
+    if (lockProblems.length > 0) throw new Error(`queue "${queue}" has bad lock settings: ${lockProblems.join('; ')}`);
   }
   for (const kind of kinds) {
     if (!KIND_NAME.test(kind.name)) throw new Error(`job kind "${kind.name}" must look like <queue>.<verb>`);
@@ -141,8 +203,12 @@ function checkPolicy(kind: AnyJobKind): void {
   const { attempts, backoff, timeoutMs, priority } = kind.policy;
   const problems: string[] = [];
   if (!Number.isInteger(attempts) || attempts < 1) problems.push('attempts must be an integer ≥ 1');
-  if (!(backoff.delayMs >= 0)) problems.push('backoff.delayMs must be ≥ 0');
-  if (backoff.jitter !== undefined && !(backoff.jitter >= 0 && backoff.jitter <= 1)) problems.push('backoff.jitter must be within 0–1');
+  if (backoff.type === 'custom') {
+    if (typeof backoff.delayMsFor !== 'function') problems.push('backoff.delayMsFor must be a function');
+  } else {
+    if (!(backoff.delayMs >= 0)) problems.push('backoff.delayMs must be ≥ 0');
+    if (backoff.jitter !== undefined && !(backoff.jitter >= 0 && backoff.jitter <= 1)) problems.push('backoff.jitter must be within 0–1');
+  }
   if (!(timeoutMs > 0)) problems.push('timeoutMs must be > 0');
   if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) problems.push(`priority must be an integer within 0–${MAX_PRIORITY}`);
   if (problems.length > 0) throw new Error(`job kind "${kind.name}" has a bad policy: ${problems.join('; ')}`);
@@ -164,15 +230,54 @@ export function jobOptionsFor(kind: AnyJobKind, overrides: EnqueueOptions = {}):
   const priority = overrides.priority ?? policy.priority;
   return {
     attempts: policy.attempts,
-    backoff: {
-      type: policy.backoff.type,
-      delay: policy.backoff.delayMs,
-      ...(policy.backoff.jitter ? { jitter: policy.backoff.jitter } : {}),
-    },
+    backoff: backoffOptionsFor(kind),
     removeOnComplete: { count: policy.retention.completed.count, age: policy.retention.completed.ageSec },
-    removeOnFail: { count: policy.retention.failed.count, age: policy.retention.failed.ageSec },
+    // Failed jobs are kept until dead-lettered (see dead-letter/dead-letter.ts); the DLQ's own
+    // retention (DEAD_LETTER_MAX_AGE_DAYS / _MAX_COUNT) bounds them, not retention.failed.
+    removeOnFail: false,
     ...(priority > 0 ? { priority } : {}),
     ...(overrides.delayMs ? { delay: overrides.delayMs } : {}),
     ...(overrides.jobId !== undefined ? { jobId: overrides.jobId } : {}),
+  };
+}
+
+/** The BullMQ backoff type of a kind with a custom backoff: `custom:email.send`. */
+export const CUSTOM_BACKOFF_PREFIX = 'custom:';
+
+/** BullMQ's `backoff` job option for `kind`: built-in fixed/exponential, or `custom:<kind>`. */
+export function backoffOptionsFor(kind: AnyJobKind): BackoffOptions {
+  const { backoff } = kind.policy;
+  if (backoff.type === 'custom') return { type: `${CUSTOM_BACKOFF_PREFIX}${kind.name}` };
+  return { type: backoff.type, delay: backoff.delayMs, ...(backoff.jitter ? { jitter: backoff.jitter } : {}) };
+}
+
+/** `defaultJobPolicy`'s backoff, the fallback when a custom one cannot answer. */
+function defaultBackoffDelayMs(attemptsMade: number): number {
+  const { delayMs, jitter } = defaultJobPolicy.backoff as { delayMs: number; jitter: number };
+  const maxMs = Math.round(2 ** (attemptsMade - 1) * delayMs);
+  return Math.floor(maxMs * (1 - jitter) + Math.random() * maxMs * jitter);
+}
+
+/**
+ * BullMQ's worker `settings.backoffStrategy` for catalog kinds: a job whose backoff type is
+ * `custom:<kind>` waits what that kind's `delayMsFor(attemptsMade, error)` says (-1: no more
+ * tries). A type naming no custom kind (an old job after a catalog change), a function that
+ * throws or returns something other than a finite number ≥ 0 or -1, falls back to the
+ * default exponential backoff rather than failing the job for good.
+ */
+export function customBackoffStrategy(
+  findKind: (name: string) => AnyJobKind | undefined,
+): (attemptsMade: number, type?: string, error?: Error) => number {
+  return (attemptsMade, type, error) => {
+    const name = type?.startsWith(CUSTOM_BACKOFF_PREFIX) ? type.slice(CUSTOM_BACKOFF_PREFIX.length) : undefined;
+    const backoff = name === undefined ? undefined : findKind(name)?.policy.backoff;
+    if (backoff?.type !== 'custom') return defaultBackoffDelayMs(attemptsMade);
+    try {
+      const delayMs = backoff.delayMsFor(attemptsMade, error ?? new Error('unknown error'));
+      if (delayMs === -1 || (Number.isFinite(delayMs) && delayMs >= 0)) return delayMs === -1 ? -1 : Math.round(delayMs);
+    } catch {
+      // A broken function must not wedge the retry: fall through to the default.
+    }
+    return defaultBackoffDelayMs(attemptsMade);
   };
 }
