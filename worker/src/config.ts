@@ -5,8 +5,32 @@
  *   1. `WORKER_QUEUE_CONCURRENCY` for that queue (`report=2,email=50`);
  *   2. the queue's `concurrency` in the catalog (`report` declares 2);
  *   3. `WORKER_CONCURRENCY` (default 10).
+ *
+ * Lock duration, stalled-check interval and max stalled count of a queue, each on its own:
+ *   1. `WORKER_LOCK_DURATION_MS` / `WORKER_STALLED_INTERVAL_MS` / `WORKER_MAX_STALLED_COUNT`
+ *      (one value for every queue this process works);
+ *   2. the queue's `lockDurationMs` / `stalledIntervalMs` / `maxStalledCount` in the catalog;
+ *   3. the defaults 15,000 / 10,000 / 1 (`defaultQueueLockSettings`).
+ *
+ * Per-attempt timeout of a kind: `WORKER_JOB_TIMEOUT_MS` for that kind
+ * (`webhook.deliver=2000,report.generate=60000`), else the kind's `policy.timeoutMs`.
  */
-import { baseEnvShape, catalog, envInt, envList, loadConfig, queueNames, type QueueDefinition, type QueueName } from '@conveyor/shared';
+import {
+  baseEnvShape,
+  catalog,
+  envInt,
+  envList,
+  isJobName,
+  jobNames,
+  loadConfig,
+  queueLockSettings,
+  queueNames,
+  type JobName,
+  type QueueDefinition,
+  type QueueLockSettings,
+  type QueueName,
+} from '@conveyor/shared';
+import { deadLetterEnvShape, deadLetterSettingsFrom, type DeadLetterSettings } from '@conveyor/shared';
 import { z } from 'zod';
 
 /** The signing secret used when WEBHOOK_SIGNING_SECRET is unset; start-up warns about it. */
@@ -58,6 +82,41 @@ const workerQueueConcurrency = envList('').transform((items, ctx) => {
   return overrides;
 });
 
+/** An integer variable with no default: unset means "not overridden". */
+function optionalEnvInt(bounds: { min: number; max: number }) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected an integer between ${bounds.min} and ${bounds.max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(bounds.min).max(bounds.max))
+    .optional();
+}
+
+const MAX_TIMEOUT_MS = 24 * 3_600_000;
+
+/** `WORKER_JOB_TIMEOUT_MS`: `kind=ms` pairs, e.g. `webhook.deliver=2000,report.generate=60000`. */
+const workerJobTimeouts = envList('').transform((items, ctx) => {
+  const overrides: Partial<Record<JobName, number>> = {};
+  for (const item of items) {
+    const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(item);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not kind=ms (e.g. webhook.deliver=2000)` });
+      continue;
+    }
+    const [, name = '', ms = ''] = match;
+    const timeoutMs = Number(ms);
+    if (!isJobName(name)) {
+      ctx.addIssue({ code: 'custom', message: `unknown job kind "${name}"; known kinds: ${jobNames.join(', ')}` });
+    } else if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', message: `timeout of "${name}" must be between 1 and ${MAX_TIMEOUT_MS} ms` });
+    } else {
+      overrides[name] = timeoutMs;
+    }
+  }
+  return overrides;
+});
+
 export const workerEnvSchema = z.object({
   ...baseEnvShape,
   /** Health server port. Default 3002; 0 picks any free port (several workers on one machine). */
@@ -80,6 +139,18 @@ export const workerEnvSchema = z.object({
   WEBHOOK_ALLOWED_HOSTS: envList('').transform((hosts) => hosts.map(normalizeHost)),
   /** Duration of each of report.generate's 10 steps, in ms. Default 100. */
   REPORT_STEP_DELAY_MS: envInt(100, { min: 0, max: 600_000 }),
+  /** DEAD_LETTER_MAX_AGE_DAYS (30), DEAD_LETTER_MAX_COUNT (100,000), DEAD_LETTER_SWEEP_MS (15,000). */
+  ...deadLetterEnvShape,
+  /** Lock on a running job, in ms, for every queue; wins over the catalog. Default: the catalog's (15,000). */
+  WORKER_LOCK_DURATION_MS: optionalEnvInt({ min: 1_000, max: MAX_TIMEOUT_MS }),
+  /** Stalled-job check interval, in ms, for every queue; wins over the catalog. Default: the catalog's (10,000). */
+  WORKER_STALLED_INTERVAL_MS: optionalEnvInt({ min: 100, max: MAX_TIMEOUT_MS }),
+  /** Stalls a job may survive, for every queue; wins over the catalog. Default: the catalog's (1). */
+  WORKER_MAX_STALLED_COUNT: optionalEnvInt({ min: 0, max: 1_000 }),
+  /** Per-kind attempt timeout, `webhook.deliver=2000`; wins over the catalog's timeoutMs. */
+  WORKER_JOB_TIMEOUT_MS: workerJobTimeouts,
+  /** A queue with waiting jobs and no progress here for this long makes health answer 503, in ms. Default 60,000. */
+  WORKER_STUCK_AFTER_MS: envInt(60_000, { min: 100, max: MAX_TIMEOUT_MS }),
 });
 
 export type WorkerEnv = z.output<typeof workerEnvSchema>;
@@ -98,6 +169,16 @@ export interface WorkerConfig {
   email: { latencyMs: number };
   webhook: { signingSecret: string; usesDevSecret: boolean; timeoutMs: number; allowedHosts: string[] };
   report: { stepDelayMs: number };
+  /** Dead-letter retention and sweep interval. */
+  deadLetter: DeadLetterSettings;
+  /** Resolved lock and stalled-check settings of every selected queue. */
+  locks: Partial<Record<QueueName, QueueLockSettings>>;
+  /** Per-kind attempt timeouts that replace the catalog's, in ms (WORKER_JOB_TIMEOUT_MS). */
+  jobTimeoutMs: Partial<Record<JobName, number>>;
+  /** No progress for this long with jobs waiting makes the health endpoints answer 503, in ms. */
+  stuckAfterMs: number;
+  /** REDIS_ALLOW_EVICTION: start on a Redis that may evict keys, with a warning. */
+  allowEviction: boolean;
 }
 
 /** Lower-cases a host and drops IPv6 brackets, the form `new URL(...).hostname` is compared in. */
@@ -114,15 +195,32 @@ export function resolveConcurrency(
   return settings.overrides[queue] ?? definition.concurrency ?? settings.defaultConcurrency;
 }
 
+/** The lock settings of `queue`: env overrides (all queues), then catalog, then defaults. */
+export function resolveLockSettings(queue: QueueName, overrides: Partial<QueueLockSettings>): QueueLockSettings {
+  const fromCatalog = queueLockSettings(catalog.queues[queue]);
+  return {
+    lockDurationMs: overrides.lockDurationMs ?? fromCatalog.lockDurationMs,
+    stalledIntervalMs: overrides.stalledIntervalMs ?? fromCatalog.stalledIntervalMs,
+    maxStalledCount: overrides.maxStalledCount ?? fromCatalog.maxStalledCount,
+  };
+}
+
 /** Parses the environment (default `process.env`); throws a ConfigError naming every bad variable. */
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
   const parsed = loadConfig(workerEnvSchema, env);
   const concurrency: Partial<Record<QueueName, number>> = {};
+  const locks: Partial<Record<QueueName, QueueLockSettings>> = {};
+  const lockOverrides: Partial<QueueLockSettings> = {
+    ...(parsed.WORKER_LOCK_DURATION_MS !== undefined ? { lockDurationMs: parsed.WORKER_LOCK_DURATION_MS } : {}),
+    ...(parsed.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: parsed.WORKER_STALLED_INTERVAL_MS } : {}),
+    ...(parsed.WORKER_MAX_STALLED_COUNT !== undefined ? { maxStalledCount: parsed.WORKER_MAX_STALLED_COUNT } : {}),
+  };
   for (const queue of parsed.WORKER_QUEUES) {
     concurrency[queue] = resolveConcurrency(queue, {
       defaultConcurrency: parsed.WORKER_CONCURRENCY,
       overrides: parsed.WORKER_QUEUE_CONCURRENCY,
     });
+    locks[queue] = resolveLockSettings(queue, lockOverrides);
   }
   return {
     redisUrl: parsed.REDIS_URL,
@@ -141,5 +239,10 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       allowedHosts: parsed.WEBHOOK_ALLOWED_HOSTS,
     },
     report: { stepDelayMs: parsed.REPORT_STEP_DELAY_MS },
+    deadLetter: deadLetterSettingsFrom(parsed),
+    locks,
+    jobTimeoutMs: parsed.WORKER_JOB_TIMEOUT_MS,
+    stuckAfterMs: parsed.WORKER_STUCK_AFTER_MS,
+    allowEviction: parsed.REDIS_ALLOW_EVICTION,
   };
 }

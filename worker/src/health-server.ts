@@ -3,12 +3,16 @@
  * - `GET /healthz` → 200 while the process is up, with the queues it works, their
  *   concurrency and running totals;
  * - `GET /readyz` → 200 when every BullMQ Worker is running with its Redis connection
- *   ready, else 503.
+ *   ready, else 503 `not_ready`.
+ * Both answer 503 `stalled_worker`, with per-queue details, when a queue has had jobs
+ * waiting and no progress here for WORKER_STUCK_AFTER_MS although this worker had room for
+ * them (progress-watch.ts): a wedged worker should be restarted, not trusted.
  * Errors use the one envelope `{"error": {"code", "message", "details"}}`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { coerceError, withDeadline, type Logger, type QueueName } from '@conveyor/shared';
 import type { Worker } from 'bullmq';
+import type { ProgressWatch } from './progress-watch.ts';
 import type { WorkerStats } from './start-worker.ts';
 
 export interface HealthServerDeps {
@@ -16,6 +20,8 @@ export interface HealthServerDeps {
   concurrency: Partial<Record<QueueName, number>>;
   stats: WorkerStats;
   logger: Logger;
+  /** Wedged-worker detection; without it the endpoints never answer `stalled_worker`. */
+  progress?: ProgressWatch;
 }
 
 /** How long /readyz waits for a worker's Redis client, in ms. */
@@ -39,16 +45,25 @@ interface WorkerReadiness {
 
 type Route = (deps: HealthServerDeps) => Promise<unknown>;
 
+/** Throws the 503 `stalled_worker` when a queue is wedged (see progress-watch.ts). */
+async function refuseWhenStuck(progress: ProgressWatch | undefined): Promise<void> {
+  if (!progress) return;
+  const report = await progress.check();
+  if (report.stuck.length === 0) return;
+  throw new HealthError(
+    503,
+    'stalled_worker',
+    `no progress for ${report.stuckAfterMs} ms on ${report.stuck.join(', ')} although jobs are waiting`,
+    { stuck: report.stuck, stuckAfterMs: report.stuckAfterMs, queues: report.queues },
+  );
+}
+
 const routes: Record<string, Route> = {
-  '/healthz': async ({ workers, concurrency, stats }) => ({
-    status: 'ok',
-    queues: [...workers.keys()],
-    concurrency,
-    processed: stats.processed,
-    failed: stats.failed,
-    active: stats.active,
-  }),
-  '/readyz': async ({ workers }) => {
+  '/healthz': async ({ workers, concurrency, stats, progress }) => {
+    await refuseWhenStuck(progress);
+    return healthBody(workers, concurrency, stats);
+  },
+  '/readyz': async ({ workers, progress }) => {
     const entries = await Promise.all(
       [...workers].map(async ([queue, worker]) => [queue, await readinessOf(worker)] as const),
     );
@@ -57,9 +72,21 @@ const routes: Record<string, Route> = {
     if (notReady.length > 0) {
       throw new HealthError(503, 'not_ready', `not ready: ${notReady.join(', ')}`, { queues });
     }
+    await refuseWhenStuck(progress);
     return { status: 'ready', queues };
   },
 };
+
+function healthBody(workers: HealthServerDeps['workers'], concurrency: HealthServerDeps['concurrency'], stats: WorkerStats) {
+  return {
+    status: 'ok',
+    queues: [...workers.keys()],
+    concurrency,
+    processed: stats.processed,
+    failed: stats.failed,
+    active: stats.active,
+  };
+}
 
 /** An HTTP server (not yet listening) answering /healthz and /readyz. */
 export function createHealthServer(deps: HealthServerDeps): Server {

@@ -2,24 +2,30 @@
  * The worker process: reads config, starts one BullMQ Worker per selected queue and the
  * health server, and on SIGTERM/SIGINT shuts down gracefully (see stop-workers.ts).
  * Redis being down at start-up is not fatal: the workers wait it out and begin when it comes.
+ * They begin fetching only once the Redis settings gate passed: a Redis that may evict keys
+ * makes the process print why and exit 2 (unless REDIS_ALLOW_EVICTION=true).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  checkRedisSettings,
+  checkRedisSettingsWhenReady,
   closeOnSignals,
   coerceError,
   ConfigError,
   createCloser,
+  createDeadLetterStore,
   createLogger,
   createRedis,
+  openCatalogQueues,
   redisConnectionOptions,
   type QueueName,
 } from '@conveyor/shared';
 import type { Worker } from 'bullmq';
 import { loadWorkerConfig, type WorkerConfig } from './config.ts';
+import { startDeadLetterSweep } from './dead-letter-sweep.ts';
 import { createHandlers } from './handlers/index.ts';
 import { createHealthServer } from './health-server.ts';
+import { backlogFromQueues, watchProgress } from './progress-watch.ts';
 import { createWorkerStats, startWorker } from './start-worker.ts';
 import { stopWorkers } from './stop-workers.ts';
 
@@ -47,6 +53,15 @@ async function main(): Promise<void> {
   const connection = redisConnectionOptions({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker' });
   const handlers = createHandlers({ email: config.email, webhook: config.webhook, report: config.report });
   const stats = createWorkerStats();
+  // Added before the workers so that it closes after them (the closer is LIFO).
+  const deadLetters = createDeadLetterStore({
+    connection: { ...connection, connectionName: 'conveyor:worker:dead-letter' },
+    prefix: config.prefix,
+    logger,
+    queues: config.queues,
+    retention: config.deadLetter,
+  });
+  closer.add('dead-letter store', () => deadLetters.close());
 
   const workers = new Map<QueueName, Worker>();
   closer.add('workers', () =>
@@ -54,19 +69,50 @@ async function main(): Promise<void> {
   );
   for (const queue of config.queues) {
     const concurrency = config.concurrency[queue] ?? 1;
-    workers.set(queue, startWorker(queue, { connection, prefix: config.prefix, concurrency, handlers, logger, stats }));
+    workers.set(queue, startWorker(queue, {
+      connection, prefix: config.prefix, concurrency, handlers, logger, stats, deadLetters,
+      locks: config.locks[queue], timeoutMs: config.jobTimeoutMs, autorun: false,
+    }));
   }
+  const sweep = startDeadLetterSweep({
+    store: deadLetters,
+    queues: config.queues,
+    intervalMs: config.deadLetter.sweepIntervalMs,
+    retention: config.deadLetter,
+    logger,
+  });
+  closer.add('dead-letter sweep', () => sweep.stop());
 
-  // A short-lived connection of our own, to warn when Redis is not run the way we need.
+  // The Redis settings gate, on a short-lived connection of our own; the workers start
+  // fetching once it passed (or could not tell), never on a Redis that may evict jobs.
   const probe = createRedis({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker:check' }, logger);
   closer.add('redis settings check', () => probe.disconnect());
-  probe.once('ready', () => {
-    checkRedisSettings(probe, logger)
-      .catch((error: unknown) => logger.warn({ err: coerceError(error) }, 'could not check the Redis settings'))
-      .finally(() => probe.disconnect());
-  });
+  void checkRedisSettingsWhenReady(probe, logger, { allowEviction: config.allowEviction, onRefused: refuseToStart }).then(
+    (outcome) => {
+      probe.disconnect();
+      if (outcome === 'refused') return;
+      for (const [queue, worker] of workers) {
+        if (worker.closing) continue;
+        worker.run().catch((error: unknown) => logger.error({ err: coerceError(error), queue }, 'worker stopped running'));
+      }
+    },
+  );
 
-  const server = createHealthServer({ workers, concurrency: config.concurrency, stats, logger });
+  // Wedged-worker detection: backlogs read on a fail-fast connection, so a health check
+  // during an outage answers at once.
+  const healthRedis = createRedis({ url: config.redisUrl, mode: 'fail-fast', connectionName: 'conveyor:worker:health' }, logger);
+  closer.add('health redis', () => healthRedis.disconnect());
+  const healthQueues = openCatalogQueues({ connection: healthRedis, prefix: config.prefix, logger, names: config.queues });
+  closer.add('health queues', () => healthQueues.close());
+  const progress = watchProgress({
+    workers,
+    concurrency: config.concurrency,
+    backlog: backlogFromQueues(healthQueues),
+    stuckAfterMs: config.stuckAfterMs,
+  });
+  closer.add('progress watch', () => progress.stop());
+
+  const server = createHealthServer({ workers, concurrency: config.concurrency, stats, logger, progress });
   closer.add('health server', () => closeServer(server));
   const address = await listen(server, config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -74,6 +120,14 @@ async function main(): Promise<void> {
     { queues: config.queues, concurrency: config.concurrency, prefix: config.prefix, healthUrl: `http://${host}:${address.port}` },
     'worker ready',
   );
+}
+
+/** A Redis that may evict jobs: say why on stderr and exit 2, as for a bad configuration. */
+function refuseToStart(error: Error): void {
+  process.stderr.write(`worker: ${error.message}\n`);
+  logger.fatal(error.message);
+  setTimeout(() => process.exit(2), 5_000).unref();
+  closer.close().catch(() => {}).finally(() => process.exit(2));
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -13,3 +13,14 @@ export class PermanentJobError extends UnrecoverableError {
     if (options.cause !== undefined) this.cause = options.cause;
   }
 }
+
+/**
+ * A payload the worker cannot run: it fails its kind's schema, or names no kind of this
+ * queue. Permanent like its parent, but recorded with the failure class `validation`.
+ */
+export class JobValidationError extends PermanentJobError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobValidationError';
+  }
+}

@@ -15,6 +15,8 @@
  *  5. Finish. A result completes the job. A `PermanentJobError` (an UnrecoverableError)
  *     fails it at once. Any other error fails the attempt: BullMQ schedules the next one
  *     after the kind's backoff, or fails the job for good after its last attempt.
+ *     Every failed attempt first appends its class and error to the job log (attempt-log.ts);
+ *     a job that failed for good is then dead-lettered (@conveyor/shared dead-letter/).
  *  6. Shutdown. `stopWorkers` stops fetching and lets active jobs finish; jobs still running
  *     at SHUTDOWN_TIMEOUT_MS have their signal fired and are put back to waiting (not
  *     counted as an attempt), so another worker runs them again: at-least-once. If even that
@@ -24,17 +26,20 @@ import {
   coerceError,
   findJobKind,
   type ConveyorRedisOptions,
+  type DeadLetterStore,
   jobNames,
   withDeadline,
   type JobName,
   type Logger,
   type QueueName,
 } from '@conveyor/shared';
+import { catalog, customBackoffStrategy, queueLockSettings, type QueueLockSettings } from '@conveyor/shared';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { z } from 'zod';
+import { recordFailedAttempt } from './attempt-log.ts';
 import type { Handler, HandlerTable, JsonValue } from './handler.ts';
 import { runWithTimeout } from './job-timeout.ts';
-import { PermanentJobError } from './permanent-error.ts';
+import { JobValidationError } from './permanent-error.ts';
 import { SHUTDOWN_ABORT_REASON } from './stop-workers.ts';
 
 /** Running totals over every attempt this process has finished, for the health endpoint. */
@@ -60,16 +65,29 @@ export interface StartWorkerDeps {
   concurrency: number;
   handlers: HandlerTable;
   logger: Logger;
-  /** Per-kind replacement of `policy.timeoutMs`, in ms; for tests. Default: the catalog's. */
+  /** Per-kind replacement of `policy.timeoutMs`, in ms (WORKER_JOB_TIMEOUT_MS). Default: the catalog's. */
   timeoutMs?: Partial<Record<JobName, number>>;
   /** Counters to update; default a private set. */
   stats?: WorkerStats;
+  /** Dead-letters jobs that fail for good; without it they stay in `failed` until a sweep. */
+  deadLetters?: DeadLetterStore;
+  /** Lock duration, stalled-check interval and max stalls. Default: the queue's catalog settings. */
+  locks?: QueueLockSettings;
+  /** Start fetching at once. Default true; main.ts passes false and calls `run()` once the Redis gate passed. */
+  autorun?: boolean;
 }
 
 /** How long putting an aborted job back to waiting may take at shutdown, in ms. */
 const RELEASE_TIMEOUT_MS = 2_000;
 /** The same worker error is logged at most once per this many ms (Redis outages repeat them). */
 const ERROR_LOG_INTERVAL_MS = 30_000;
+/**
+ * How long an idle worker's blocking fetch waits before asking again, in SECONDS (BullMQ's
+ * unit). Kept at 5 so a fetch stuck on a dead connection is renewed within seconds.
+ */
+const DRAIN_DELAY_SEC = 5;
+/** Runs the `custom:<kind>` backoffs the catalog declares (see catalog/define.ts). */
+const backoffStrategy = customBackoffStrategy(findJobKind);
 
 export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
   const stats = deps.stats ?? createWorkerStats();
@@ -77,10 +95,22 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
 
   // Declares three parameters: BullMQ only passes its abort signal to processors that do.
   const processor = async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<JsonValue> => {
+    try {
+      return await runAttempt(job, token, signal);
+    } catch (thrown) {
+      if (thrown instanceof WaitingError) throw thrown;
+      // Every failed attempt leaves its class, message and stack in the job log (attempt-log.ts).
+      const error = coerceError(thrown);
+      await recordFailedAttempt(job, error, logger);
+      throw error;
+    }
+  };
+
+  const runAttempt = async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<JsonValue> => {
     const kind = findJobKind(job.name);
-    if (!kind || kind.queue !== queue) throw new PermanentJobError(unknownKindMessage(job.name, queue));
+    if (!kind || kind.queue !== queue) throw new JobValidationError(unknownKindMessage(job.name, queue));
     const parsed = kind.schema.safeParse(job.data);
-    if (!parsed.success) throw new PermanentJobError(`validation: ${describeIssues(parsed.error.issues)}`);
+    if (!parsed.success) throw new JobValidationError(`validation: ${describeIssues(parsed.error.issues)}`);
 
     const name = kind.name as JobName;
     const handler = deps.handlers[name] as Handler<JobName>;
@@ -117,10 +147,17 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     }
   };
 
+  const locks = deps.locks ?? queueLockSettings(catalog.queues[queue]);
   const worker = new Worker(queue, processor, {
     connection: deps.connection,
     prefix: deps.prefix,
     concurrency: deps.concurrency,
+    autorun: deps.autorun ?? true,
+    lockDuration: locks.lockDurationMs,
+    stalledInterval: locks.stalledIntervalMs,
+    maxStalledCount: locks.maxStalledCount,
+    drainDelay: DRAIN_DELAY_SEC,
+    settings: { backoffStrategy },
   });
 
   let lastError = { message: '', atMs: 0 };
@@ -137,10 +174,22 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
   worker.on('failed', (job, error) => {
     stats.processed++;
     stats.failed++;
-    const final = error instanceof UnrecoverableError || (job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1));
+    // finishedOn: BullMQ also fails a job for good when a backoff strategy says "no retry".
+    const final =
+      error instanceof UnrecoverableError ||
+      (job !== undefined && (job.attemptsMade >= (job.opts.attempts ?? 1) || job.finishedOn !== undefined));
     const fields = { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, reason: error.message };
     if (final) logger.warn(fields, 'job failed for good');
     else logger.debug(fields, 'job attempt failed; will retry');
+    if (final && job && deps.deadLetters) {
+      deps.deadLetters.deadLetter(job).then(
+        ({ outcome, recordId }) => {
+          if (outcome === 'not-failed' || outcome === 'gone') logger.debug({ ...fields, outcome }, 'job not dead-lettered here');
+          else logger.info({ ...fields, recordId, outcome }, 'job dead-lettered');
+        },
+        (thrown: unknown) => logger.warn({ ...fields, err: coerceError(thrown) }, 'could not dead-letter the job; the sweep will'),
+      );
+    }
   });
   return worker;
 }
