@@ -5,13 +5,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 
 const redisUrl = inject('redisUrl');
-const zero = { waiting: 0, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: 0, waitingChildren: 0 };
+const zero = { waiting: 0, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: 0, waitingChildren: 0, deadLettered: 0 };
 
 /** The cells of one queue's row on the overview page, as { state: text }. */
 function rowOf(page: string, queue: string): { html: string; cells: Record<string, string> } {
   const row = new RegExp(`<tr data-queue="${queue}">([\\s\\S]*?)</tr>`).exec(page)?.[1];
   if (!row) throw new Error(`no row for queue ${queue} in:\n${page}`);
-  const cells = Object.fromEntries([...row.matchAll(/data-state="(\w+)">([^<]*)<\/td>/g)].map((m) => [m[1], m[2]]));
+  const cells = Object.fromEntries(
+    [...row.matchAll(/data-state="(\w+)">(?:<a [^>]*>)?([^<]*)(?:<\/a>)?<\/td>/g)].map((m) => [m[1], m[2]]),
+  );
   return { html: row, cells };
 }
 
@@ -54,6 +56,12 @@ describe('dashboard over real HTTP with jobs in every state', () => {
     await email.add('email.send', example, { priority: 5 });
     await email.add('email.send', example, { delay: 60_000 });
 
+    // Two dead-letter records of the webhook queue (records wait in its paused `-dlq` queue).
+    const webhookDlq = dash.queues.deadLetterQueue('webhook');
+    await webhookDlq.pause();
+    await webhookDlq.add('webhook.deliver', { sourceQueue: 'webhook', sourceJobId: 'a' }, { jobId: 'a' });
+    await webhookDlq.add('webhook.deliver', { sourceQueue: 'webhook', sourceJobId: 'b' }, { jobId: 'b' });
+
     // A paused queue keeps new jobs in waiting.
     const webhook = dash.queues.get('webhook');
     await webhook.pause();
@@ -91,7 +99,7 @@ describe('dashboard over real HTTP with jobs in every state', () => {
         name: 'webhook',
         description: 'Outgoing webhooks to customer endpoints',
         paused: true,
-        counts: { ...zero, waiting: 2 },
+        counts: { ...zero, waiting: 2, deadLettered: 2 },
       },
       {
         name: 'report',
@@ -110,7 +118,7 @@ describe('dashboard over real HTTP with jobs in every state', () => {
 
     const email = rowOf(page, 'email');
     expect(email.cells).toEqual({
-      waiting: '2', prioritized: '1', delayed: '1', active: '0', completed: '1', failed: '1', paused: '0',
+      waiting: '2', prioritized: '1', delayed: '1', active: '0', completed: '1', failed: '1', paused: '0', deadLettered: '0',
     });
     expect(email.html).toContain('href="/queues/queue/email"');
     expect(email.html).toContain('Transactional e-mail: short, I/O-bound jobs');
@@ -118,6 +126,8 @@ describe('dashboard over real HTTP with jobs in every state', () => {
 
     const webhook = rowOf(page, 'webhook');
     expect(webhook.cells.waiting).toBe('2');
+    expect(webhook.cells.deadLettered).toBe('2');
+    expect(webhook.html).toContain('href="/queues/queue/webhook-dlq"');
     expect(webhook.html).toMatch(/<span class="badge paused">paused<\/span>/);
 
     expect(rowOf(page, 'report').cells.active).toBe('1');
@@ -164,13 +174,16 @@ describe('dashboard over real HTTP with jobs in every state', () => {
     expect(csp).toMatch(/style-src [^;]*'unsafe-inline'/);
   });
 
-  it("answers bull-board's API with every catalog queue", async () => {
+  it("answers bull-board's API with every catalog queue and its dead-letter queue", async () => {
     const response = await fetch(`${dash.url}/queues/api/queues`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as {
-      queues: { name: string; description: string; isPaused: boolean; counts: Record<string, number> }[];
+      queues: { name: string; description: string; isPaused: boolean; readOnlyMode: boolean; counts: Record<string, number> }[];
     };
-    expect(body.queues.map((q) => q.name).sort()).toEqual(['email', 'report', 'webhook']);
+    expect(body.queues.map((q) => q.name).sort()).toEqual(['email', 'email-dlq', 'report', 'report-dlq', 'webhook', 'webhook-dlq']);
+    const webhookDlq = body.queues.find((q) => q.name === 'webhook-dlq')!;
+    expect(webhookDlq.readOnlyMode).toBe(true);
+    expect(webhookDlq.description).toMatch(/^Dead letters of "webhook"/);
     const email = body.queues.find((q) => q.name === 'email')!;
     expect(email.description).toBe('Transactional e-mail: short, I/O-bound jobs');
     expect(email.counts.failed).toBe(1);

@@ -40,7 +40,7 @@ function securityHeaders() {
 
 export function createApp(deps: AppDeps): Express {
   const { queues, redis, logger, refreshMs, commandTimeoutMs } = { ...defaults, ...deps };
-  const board = createBoard({ queues: queues.all() });
+  const board = createBoard({ queues: queues.all(), deadLetterQueues: queues.allDeadLetterQueues() });
   const context: RouteContext = { queues, redis, logger, refreshMs, commandTimeoutMs, boardPath: board.basePath };
 
   const app = express();

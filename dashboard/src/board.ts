@@ -17,6 +17,8 @@ import { describeQueue } from './queue-overview.ts';
 export interface BoardOptions {
   /** The queues to show, one bull-board entry each. */
   queues: readonly Queue[];
+  /** Their dead-letter queues, shown read-only: records leave them by redrive or purge, not by bull-board's retry. */
+  deadLetterQueues?: readonly Queue[];
   /** URL path the board is mounted at. Default `/queues`. */
   basePath?: string;
   /** Hide every action that changes a queue or a job (retry, clean, pause, add…). Default false. */
@@ -33,7 +35,7 @@ export interface Board {
 const defaults = { basePath: '/queues', readOnly: false } as const;
 
 export function createBoard(options: BoardOptions): Board {
-  const { queues, basePath, readOnly } = { ...defaults, ...options };
+  const { queues, basePath, readOnly, deadLetterQueues = [] } = { ...defaults, ...options };
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
@@ -43,6 +45,14 @@ export function createBoard(options: BoardOptions): Board {
           readOnlyMode: readOnly,
           description: describeQueue(queue.name),
         }),
+    ).concat(
+      deadLetterQueues.map(
+        (queue) =>
+          new BullMQAdapter(queue, {
+            readOnlyMode: true,
+            description: `Dead letters of "${queue.name.replace(/-dlq$/, '')}": jobs that failed for good (read-only here)`,
+          }),
+      ),
     ),
     serverAdapter,
     options: {

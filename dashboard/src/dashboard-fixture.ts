@@ -22,7 +22,7 @@ export async function startDashboard(options: {
 }): Promise<DashboardFixture> {
   const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
   const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: 'conveyor:dashboard-test' }, logger);
-  const queues = openCatalogQueues({ connection: redis, prefix: options.prefix, logger });
+  const queues = openCatalogQueues({ connection: redis, prefix: options.prefix, logger, deadLetters: true });
   const app = createApp({
     queues,
     redis,

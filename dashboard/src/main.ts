@@ -5,7 +5,7 @@
  * SIGTERM/SIGINT close the server, the queues and the connection, in that order.
  */
 import {
-  checkRedisSettings,
+  checkRedisSettingsWhenReady,
   closeOnSignals,
   coerceError,
   ConfigError,
@@ -15,6 +15,7 @@ import {
   isRedisReady,
   openCatalogQueues,
   withDeadline,
+  type Closer,
   type Logger,
 } from '@conveyor/shared';
 import type { Redis } from 'ioredis';
@@ -43,14 +44,20 @@ async function closeRedis(redis: Redis, timeoutMs: number): Promise<void> {
   }
 }
 
-function warnAboutRedisSettings(redis: Redis, logger: Logger): void {
-  const check = () => {
-    checkRedisSettings(redis, logger).catch((error: unknown) =>
-      logger.debug({ err: coerceError(error) }, 'could not read Redis settings'),
-    );
-  };
-  if (isRedisReady(redis)) check();
-  else redis.once('ready', check);
+/**
+ * The Redis settings gate, run when Redis is first ready: a Redis that may evict jobs makes
+ * the dashboard say why on stderr and exit 2, unless REDIS_ALLOW_EVICTION=true.
+ */
+function gateOnRedisSettings(redis: Redis, logger: Logger, closer: Closer, allowEviction: boolean): void {
+  void checkRedisSettingsWhenReady(redis, logger, {
+    allowEviction,
+    onRefused: (error) => {
+      process.stderr.write(`dashboard: ${error.message}\n`);
+      logger.fatal(error.message);
+      setTimeout(() => process.exit(2), 5_000).unref();
+      closer.close().catch(() => {}).finally(() => process.exit(2));
+    },
+  });
 }
 
 async function main(): Promise<void> {
@@ -65,9 +72,9 @@ async function main(): Promise<void> {
       logger,
     );
     closer.add('redis', () => closeRedis(redis, config.REDIS_COMMAND_TIMEOUT_MS));
-    warnAboutRedisSettings(redis, logger);
+    gateOnRedisSettings(redis, logger, closer, config.REDIS_ALLOW_EVICTION);
 
-    const queues = openCatalogQueues({ connection: redis, prefix: config.CONVEYOR_PREFIX, logger });
+    const queues = openCatalogQueues({ connection: redis, prefix: config.CONVEYOR_PREFIX, logger, deadLetters: true });
     closer.add('queues', () => queues.close());
 
     const app = createApp({

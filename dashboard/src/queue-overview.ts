@@ -1,9 +1,10 @@
 /**
  * The overview's figures: per catalog queue, its job counts by state and whether it is paused.
- * Costs O(queues) Redis calls, never O(jobs): one `getJobCounts` (a single Lua script) and one
- * `isPaused` per queue, all in parallel, under one deadline.
+ * Costs O(queues) Redis calls, never O(jobs): two `getJobCounts` (a single Lua script each; one
+ * for the queue, one for its dead-letter queue) and one `isPaused` per queue, all in parallel,
+ * under one deadline.
  */
-import { catalog, type CatalogQueues } from '@conveyor/shared';
+import { catalog, type CatalogQueues, type QueueName } from '@conveyor/shared';
 import type { JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { callRedis } from './redis-call.ts';
@@ -18,6 +19,8 @@ export interface QueueCounts {
   failed: number;
   paused: number;
   waitingChildren: number;
+  /** Records in the queue's dead-letter queue (`<name>-dlq`): jobs that failed for good. */
+  deadLettered: number;
 }
 
 export interface QueueSummary {
@@ -54,7 +57,7 @@ export interface QueueOverviewDeps {
 /** Reads every queue's summary; throws RedisUnavailableError when Redis is away or slow. */
 export function readQueueOverview(deps: QueueOverviewDeps): Promise<QueueSummary[]> {
   return callRedis({ redis: deps.redis, timeoutMs: deps.timeoutMs, label: 'queue counts' }, () =>
-    Promise.all(deps.queues.all().map(summarize)),
+    Promise.all(deps.queues.all().map((queue) => summarize(queue, deps.queues.deadLetterQueue(queue.name as QueueName)))),
   );
 }
 
@@ -63,8 +66,13 @@ export function describeQueue(name: string): string {
   return Object.hasOwn(catalog.queues, name) ? catalog.queues[name as keyof typeof catalog.queues].description : '';
 }
 
-async function summarize(queue: Queue): Promise<QueueSummary> {
-  const [raw, paused] = await Promise.all([queue.getJobCounts(...(bullTypes as readonly string[] as JobType[])), queue.isPaused()]);
+async function summarize(queue: Queue, deadLetterQueue: Queue): Promise<QueueSummary> {
+  const [raw, paused, deadLetters] = await Promise.all([
+    queue.getJobCounts(...(bullTypes as readonly string[] as JobType[])),
+    queue.isPaused(),
+    // Records wait in the (paused) dead-letter queue; the legacy paused list is counted for old clients.
+    deadLetterQueue.getJobCounts('waiting', 'paused' as JobType),
+  ]);
   const count = (type: (typeof bullTypes)[number]) => raw[type] ?? 0;
   return {
     name: queue.name,
@@ -79,6 +87,7 @@ async function summarize(queue: Queue): Promise<QueueSummary> {
       failed: count('failed'),
       paused: count('paused'),
       waitingChildren: count('waiting-children'),
+      deadLettered: (deadLetters.waiting ?? 0) + (deadLetters.paused ?? 0),
     },
   };
 }

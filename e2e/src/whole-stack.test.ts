@@ -100,6 +100,19 @@ describe('the whole stack', () => {
     expect(done.result).toMatchObject({ reportId: 'rpt_e2e', rows: 1_000 });
   });
 
+  it('reports a job that failed for good as dead-lettered, with the reason', async () => {
+    // "localhost" is not in WEBHOOK_ALLOWED_HOSTS: the SSRF guard refuses it, a permanent failure.
+    const created = await postJson(`${stack.producerUrl}/v1/jobs/webhook.deliver`, {
+      data: { url: 'http://localhost:9/hook', event: 'invoice.paid' },
+    });
+    expect(created.status).toBe(201);
+    const dead = await waitForState('webhook.deliver', created.body.id, 'dead-lettered');
+    expect(dead.attemptsMade).toBe(1);
+    expect(dead.failedReason).toMatch(/destination refused/);
+    expect(dead.deadLetter).toMatchObject({ reason: 'permanent', redriveCount: 0 });
+    expect(dead.data).toMatchObject({ url: 'http://localhost:9/hook' });
+  });
+
   it('runs a job enqueued by a plain BullMQ client with a catalog name', async () => {
     const queue = new Queue('email', { connection: { url: inject('redisUrl') }, prefix });
     try {

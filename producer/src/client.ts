@@ -9,8 +9,11 @@
  * parsed payload is what gets enqueued. Every Redis call fails fast (see `redis-call.ts`).
  */
 import {
+  createDeadLetterStore,
   createLogger,
   findJobKind,
+  type DeadLetterEntry,
+  type FailureClass,
   idempotencyKey,
   jobNames,
   jobOptionsFor,
@@ -56,12 +59,24 @@ export interface EnqueueResult<N extends JobName = JobName> {
   created: boolean;
 }
 
+/** BullMQ's states, plus `dead-lettered`: failed for good and kept in `<queue>-dlq`. */
+export type JobStatusState = JobState | 'dead-lettered';
+
+/** What the dead-letter record says, for a dead-lettered job. */
+export interface DeadLetterSummary {
+  /** Class of the final failure: error, timeout, validation, permanent or stalled. */
+  reason: FailureClass;
+  deadLetteredAt: Date;
+  /** Times this job id was redriven before. */
+  redriveCount: number;
+}
+
 /** One job as a caller sees it. */
 export interface JobStatus<N extends JobName = JobName> {
   id: string;
   name: N;
   queue: QueueName;
-  state: JobState;
+  state: JobStatusState;
   /** What the handler last reported, usually 0–100. */
   progress: JobProgress;
   /** Attempts that finished (failed or succeeded) so far. */
@@ -83,6 +98,8 @@ export interface JobStatus<N extends JobName = JobName> {
   delayMs: number;
   /** 0 = none, 1 = highest. */
   priority: number;
+  /** Present when `state` is `dead-lettered`. */
+  deadLetter?: DeadLetterSummary;
 }
 
 export interface Producer {
@@ -108,6 +125,8 @@ export function createProducer(options: ProducerOptions): Producer {
   };
   const logger = options.logger ?? createLogger({ name: 'producer', level: 'silent' });
   const queues = openCatalogQueues({ connection: redis, prefix, logger });
+  // Read-only use: a job that failed for good lives on as a record in its dead-letter queue.
+  const deadLetters = createDeadLetterStore({ connection: redis, prefix, logger });
   const call = <T>(label: string, run: () => Promise<T>) => callRedis(redis, settings.commandTimeoutMs, label, run);
 
   async function enqueueParsed({ kind, data, options: enqueueOptions }: EnqueueRequest): Promise<EnqueueResult> {
@@ -134,11 +153,20 @@ export function createProducer(options: ProducerOptions): Producer {
     if (!kind) throw new UnknownJobError(name, jobNames);
     if (!isJobIdShaped(id)) return undefined;
     const queue = queues.get(kind.queue as QueueName);
-    const job = await call('get job', () => queue.getJob(id));
+    let job = await call('get job', () => queue.getJob(id));
+    if (!job) {
+      const record = await call('get dead-letter record', () => deadLetters.get(kind.queue, id));
+      return record && record.name === kind.name ? deadLetteredStatus(record) : undefined;
+    }
     // The id may name a job of another kind on the same queue.
-    if (!job || job.name !== kind.name) return undefined;
-    const state = await call('get job state', () => job.getState());
+    if (job.name !== kind.name) return undefined;
+    const state = await call('get job state', () => job!.getState());
     if (state === 'unknown') return undefined;
+    // The hash was read before the state: a job that finished in between still shows its last
+    // running snapshot (progress 90, no result). A finished job changes no more, so read it again.
+    if ((state === 'completed' || state === 'failed') && job.finishedOn === undefined) {
+      job = (await call('get job', () => queue.getJob(id))) ?? job;
+    }
     return {
       id,
       name: kind.name as JobName,
@@ -171,6 +199,35 @@ export function createProducer(options: ProducerOptions): Producer {
       // A queue whose start-up failed (its INFO lost to a dropped connection) stays broken; say so.
       await call('queues ready', () => Promise.all(queues.all().map((queue) => queue.waitUntilReady())));
     },
-    close: () => queues.close(),
+    close: async () => {
+      await Promise.all([queues.close(), deadLetters.close()]);
+    },
+  };
+}
+
+function deadLetteredStatus(record: DeadLetterEntry): JobStatus {
+  const lastAttempt = record.attempts.at(-1);
+  const options = record.opts as { attempts?: number; delay?: number; priority?: number };
+  return {
+    id: record.sourceJobId,
+    name: record.name as JobName,
+    queue: record.sourceQueue as QueueName,
+    state: 'dead-lettered',
+    progress: 0,
+    attemptsMade: record.attemptsMade,
+    attempts: options.attempts ?? record.attemptsMade,
+    data: record.data,
+    createdAt: new Date(record.enqueuedAt),
+    processedAt: lastAttempt ? new Date(lastAttempt.at) : null,
+    finishedAt: new Date(record.deadLetteredAt),
+    returnvalue: null,
+    failedReason: record.failedReason,
+    delayMs: options.delay ?? 0,
+    priority: options.priority ?? 0,
+    deadLetter: {
+      reason: record.reason,
+      deadLetteredAt: new Date(record.deadLetteredAt),
+      redriveCount: record.redriveCount,
+    },
   };
 }

@@ -9,6 +9,7 @@ describe('loadProducerConfig', () => {
       CONVEYOR_PREFIX: 'conveyor',
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
+      REDIS_ALLOW_EVICTION: false,
       PORT: 3000,
       BODY_LIMIT_BYTES: 1_048_576,
       REDIS_COMMAND_TIMEOUT_MS: 500,

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  checkRedisSettings,
+  checkRedisSettingsWhenReady,
   closeOnSignals,
   coerceError,
   ConfigError,
@@ -45,10 +45,15 @@ async function main(): Promise<void> {
 
   const redis = createRedis({ url: config.REDIS_URL, mode: 'fail-fast', connectionName: 'conveyor:producer' }, logger);
   closer.add('redis', () => quitRedis(redis));
-  redis.once('ready', () => {
-    checkRedisSettings(redis, logger).catch((error: unknown) =>
-      logger.warn({ err: coerceError(error) }, 'could not check the Redis settings'),
-    );
+  // The Redis settings gate, when Redis is first ready: refuse one that may evict jobs.
+  void checkRedisSettingsWhenReady(redis, logger, {
+    allowEviction: config.REDIS_ALLOW_EVICTION,
+    onRefused: (error) => {
+      process.stderr.write(`producer: ${error.message}\n`);
+      logger.fatal(error.message);
+      setTimeout(() => process.exit(2), 5_000).unref();
+      closer.close().catch(() => {}).finally(() => process.exit(2));
+    },
   });
 
   const producer = createProducer({

@@ -149,3 +149,32 @@ describe('when Redis comes back', () => {
     expect((await post(`${app.url}/v1/jobs/email.send`, { data: email })).status).toBe(201);
   });
 });
+
+describe('through an outage longer than 10 s', () => {
+  it('answers every request with 503 within a second the whole time, then 201 again without a restart', async () => {
+    const { port } = redisServer;
+    await redisServer.stop();
+    const downSinceMs = Date.now();
+    const answers: { status: number; code: unknown; elapsedMs: number }[] = [];
+    // Spans several reconnect attempts (capped at 2 s for the fail-fast client).
+    await waitFor(
+      async () => {
+        const { value, elapsedMs } = await timed(() => post(`${app.url}/v1/jobs/email.send`, { data: email }));
+        answers.push({ status: value.status, code: value.json?.error?.code, elapsedMs });
+        return Date.now() - downSinceMs >= 11_000;
+      },
+      { what: 'an 11 s outage', timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(answers.length).toBeGreaterThan(20);
+    expect(answers.filter((a) => a.status !== 503 || a.code !== 'redis_unavailable' || a.elapsedMs >= 1_000)).toEqual([]);
+
+    redisServer = await startRedisServer({ port });
+    const backMs = Date.now();
+    await waitFor(async () => (await post(`${app.url}/v1/jobs/email.send`, { data: email })).status === 201, {
+      what: 'an enqueue to succeed again',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
+    expect(Date.now() - backMs).toBeLessThan(5_000);
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { escapeHtml, html } from './html.ts';
 import { renderOverviewPage } from './overview-page.ts';
 
-const counts = { waiting: 1, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: 0, waitingChildren: 0 };
+const counts = { waiting: 1, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: 0, waitingChildren: 0, deadLettered: 0 };
 
 describe('overview page rendering', () => {
   it('escapes every interpolated string', () => {

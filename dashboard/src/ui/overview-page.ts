@@ -4,6 +4,7 @@
  * banner that says so. `/assets/overview.js` re-fetches the page every `refreshMs`; without
  * JavaScript a <noscript> meta refresh does the same.
  */
+import { deadLetterQueueName } from '@conveyor/shared';
 import type { QueueCounts, QueueSummary } from '../queue-overview.ts';
 import { html, type SafeHtml } from './html.ts';
 import { renderPage } from './layout.ts';
@@ -17,6 +18,7 @@ export const overviewColumns = [
   ['completed', 'completed'],
   ['failed', 'failed'],
   ['paused', 'paused'],
+  ['deadLettered', 'dead letters'],
 ] as const satisfies readonly (readonly [keyof QueueCounts, string])[];
 
 export interface OverviewRow {
@@ -68,11 +70,12 @@ ${options.rows.map((row) => renderRow(row, boardPath))}
 function renderRow(row: OverviewRow, boardPath: string): SafeHtml {
   const link = `${boardPath}/queue/${encodeURIComponent(row.name)}`;
   const badge = row.paused ? html` <span class="badge paused">paused</span>` : '';
+  const deadLetterLink = `${boardPath}/queue/${encodeURIComponent(deadLetterQueueName(row.name))}`;
   const cells = overviewColumns.map(([field]) => {
     const value = row.counts?.[field];
-    return value === undefined
-      ? html`<td class="num unknown" data-state="${field}">–</td>`
-      : html`<td class="num${value > 0 ? ` has-${field}` : ''}" data-state="${field}">${value}</td>`;
+    if (value === undefined) return html`<td class="num unknown" data-state="${field}">–</td>`;
+    const shown = field === 'deadLettered' ? html`<a href="${deadLetterLink}">${value}</a>` : html`${value}`;
+    return html`<td class="num${value > 0 ? ` has-${field}` : ''}" data-state="${field}">${shown}</td>`;
   });
   return html`<tr data-queue="${row.name}">
 <th scope="row"><a href="${link}">${row.name}</a>${badge}<div class="description">${row.description}</div></th>

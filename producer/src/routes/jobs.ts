@@ -97,6 +97,15 @@ function jobView(status: JobStatus) {
     failedReason: status.failedReason,
     delayMs: status.delayMs,
     priority: status.priority,
+    ...(status.deadLetter
+      ? {
+          deadLetter: {
+            reason: status.deadLetter.reason,
+            deadLetteredAt: status.deadLetter.deadLetteredAt.toISOString(),
+            redriveCount: status.deadLetter.redriveCount,
+          },
+        }
+      : {}),
   };
 }
 
