@@ -1,15 +1,12 @@
-import { ConfigError } from '@conveyor/shared';
+import { baseEnvSchema, ConfigError, loadConfig } from '@conveyor/shared';
 import { describe, expect, it } from 'vitest';
 import { loadProducerConfig } from './config.ts';
 
 describe('loadProducerConfig', () => {
   it('applies the local-development defaults', () => {
+    // The shared variables' defaults are asserted in shared/src/config.test.ts.
     expect(loadProducerConfig({})).toEqual({
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      CONVEYOR_PREFIX: 'conveyor',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      REDIS_ALLOW_EVICTION: false,
+      ...loadConfig(baseEnvSchema, {}),
       PORT: 3000,
       BODY_LIMIT_BYTES: 1_048_576,
       REDIS_COMMAND_TIMEOUT_MS: 500,

@@ -5,56 +5,27 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  checkRedisSettingsWhenReady,
-  closeOnSignals,
-  coerceError,
-  ConfigError,
-  createCloser,
-  createLogger,
-  createRedis,
-  isRedisReady,
-  withDeadline,
-  type Logger,
-} from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis } from '@conveyor/shared';
 import { createApp } from './app.ts';
 import { createProducer } from './client.ts';
-import { loadProducerConfig, type ProducerConfig } from './config.ts';
+import { loadProducerConfig } from './config.ts';
 
 /** How long shutdown waits for in-flight requests before cutting connections, in ms. */
 const SERVER_CLOSE_TIMEOUT_MS = 5_000;
 /** How long shutdown waits for Redis to acknowledge QUIT, in ms. */
 const REDIS_QUIT_TIMEOUT_MS = 1_000;
 
-function readConfig(): ProducerConfig {
-  try {
-    return loadProducerConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
-}
+const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
+  name: 'producer',
+  loadConfig: () => loadProducerConfig(process.env),
+  logLevel: (parsed) => parsed.LOG_LEVEL,
+});
 
 async function main(): Promise<void> {
-  const config = readConfig();
-  const logger = createLogger({ name: 'producer', level: config.LOG_LEVEL });
-  const closer = createCloser(logger);
-  closeOnSignals(closer, logger);
-
   const redis = createRedis({ url: config.REDIS_URL, mode: 'fail-fast', connectionName: 'conveyor:producer' }, logger);
-  closer.add('redis', () => quitRedis(redis));
+  closer.add('redis', () => closeRedis(redis, REDIS_QUIT_TIMEOUT_MS));
   // The Redis settings gate, when Redis is first ready: refuse one that may evict jobs.
-  void checkRedisSettingsWhenReady(redis, logger, {
-    allowEviction: config.REDIS_ALLOW_EVICTION,
-    onRefused: (error) => {
-      process.stderr.write(`producer: ${error.message}\n`);
-      logger.fatal(error.message);
-      setTimeout(() => process.exit(2), 5_000).unref();
-      closer.close().catch(() => {}).finally(() => process.exit(2));
-    },
-  });
+  void checkRedisSettingsWhenReady(redis, logger, { allowEviction: config.REDIS_ALLOW_EVICTION, onRefused: refuseToStart });
 
   const producer = createProducer({
     redis,
@@ -98,21 +69,4 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** QUIT when connected (bounded); otherwise just stop reconnecting. */
-async function quitRedis(redis: Redis): Promise<void> {
-  if (!isRedisReady(redis)) {
-    redis.disconnect();
-    return;
-  }
-  try {
-    await withDeadline(redis.quit(), REDIS_QUIT_TIMEOUT_MS, 'Redis QUIT');
-  } catch {
-    redis.disconnect();
-  }
-}
-
-main().catch((error: unknown) => {
-  const logger: Logger = createLogger({ name: 'producer', level: 'error' });
-  logger.fatal({ err: coerceError(error) }, 'producer failed to start');
-  process.exit(1);
-});
+main().catch(failStart);

@@ -1,3 +1,4 @@
+export * from './app-runtime.ts';
 export * from './catalog/index.ts';
 export * from './closer.ts';
 export * from './config.ts';

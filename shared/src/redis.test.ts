@@ -3,6 +3,7 @@ import { describe, expect, inject, it } from 'vitest';
 import {
   checkRedisSettings,
   checkRedisSettingsWhenReady,
+  closeRedis,
   createRedis,
   RedisSettingsError,
   isRedisReady,
@@ -10,7 +11,7 @@ import {
   redisOptionsFromUrl,
   whenRedisReady,
 } from './redis.ts';
-import { startRedisServer } from './redis-server.ts';
+import { freePort, startRedisServer } from './redis-server.ts';
 import { waitFor } from './testing/index.ts';
 
 const silent = pino({ level: 'silent' });
@@ -69,6 +70,17 @@ describe('createRedis', () => {
       redis.disconnect();
       await server.stop();
     }
+  });
+
+  it('closes with QUIT when connected, and stops reconnecting when Redis is away', async () => {
+    const connected = createRedis({ url: inject('redisUrl'), mode: 'fail-fast' }, silent);
+    await waitFor(() => isRedisReady(connected), { what: 'ready' });
+    await closeRedis(connected, 1_000);
+    await waitFor(() => connected.status === 'end', { what: 'the connection to end', timeoutMs: 2_000 });
+
+    const away = createRedis({ url: `redis://127.0.0.1:${await freePort()}`, mode: 'fail-fast' }, silent);
+    await closeRedis(away, 1_000);
+    await waitFor(() => away.status === 'end', { what: 'reconnecting to stop', timeoutMs: 2_000 });
   });
 
   it('passes a noeviction Redis with only the AOF warning', async () => {

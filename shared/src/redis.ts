@@ -94,6 +94,19 @@ export function isRedisReady(redis: Redis): boolean {
   return redis.status === 'ready';
 }
 
+/**
+ * Closes a client `main.ts` opened: QUIT when it is ready (bounded by `quitTimeoutMs`), then
+ * drops the socket either way so it stops reconnecting. A QUIT that fails or times out
+ * rejects, after the socket is dropped.
+ */
+export async function closeRedis(redis: Redis, quitTimeoutMs: number): Promise<void> {
+  try {
+    if (isRedisReady(redis)) await withDeadline(redis.quit(), quitTimeoutMs, 'Redis QUIT');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Redis is run in a way that can lose jobs, and the operator did not accept it. */
 export class RedisSettingsError extends Error {
   override readonly name = 'RedisSettingsError';

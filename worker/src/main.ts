@@ -9,19 +9,16 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   checkRedisSettingsWhenReady,
-  closeOnSignals,
   coerceError,
-  ConfigError,
-  createCloser,
+  createAppRuntime,
   createDeadLetterStore,
-  createLogger,
   createRedis,
   openCatalogQueues,
   redisConnectionOptions,
   type QueueName,
 } from '@conveyor/shared';
 import type { Worker } from 'bullmq';
-import { loadWorkerConfig, type WorkerConfig } from './config.ts';
+import { loadWorkerConfig } from './config.ts';
 import { startDeadLetterSweep } from './dead-letter-sweep.ts';
 import { createHandlers } from './handlers/index.ts';
 import { createHealthServer } from './health-server.ts';
@@ -29,22 +26,11 @@ import { backlogFromQueues, watchProgress } from './progress-watch.ts';
 import { createWorkerStats, startWorker } from './start-worker.ts';
 import { stopWorkers } from './stop-workers.ts';
 
-function loadConfigOrExit(): WorkerConfig {
-  try {
-    return loadWorkerConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
-const config = loadConfigOrExit();
-const logger = createLogger({ name: 'worker', level: config.logLevel });
-const closer = createCloser(logger);
-closeOnSignals(closer, logger);
+const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
+  name: 'worker',
+  loadConfig: () => loadWorkerConfig(),
+  logLevel: (parsed) => parsed.logLevel,
+});
 
 async function main(): Promise<void> {
   if (config.webhook.usesDevSecret) {
@@ -122,14 +108,6 @@ async function main(): Promise<void> {
   );
 }
 
-/** A Redis that may evict jobs: say why on stderr and exit 2, as for a bad configuration. */
-function refuseToStart(error: Error): void {
-  process.stderr.write(`worker: ${error.message}\n`);
-  logger.fatal(error.message);
-  setTimeout(() => process.exit(2), 5_000).unref();
-  closer.close().catch(() => {}).finally(() => process.exit(2));
-}
-
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -148,8 +126,4 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-main().catch(async (error: unknown) => {
-  logger.fatal({ err: coerceError(error) }, 'worker failed to start');
-  await closer.close().catch(() => {});
-  process.exit(1);
-});
+main().catch(failStart);
