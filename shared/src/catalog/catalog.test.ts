@@ -77,7 +77,7 @@ describe('defineCatalog', () => {
     expect(k.policy.attempts).toBe(7);
     expect(k.policy.timeoutMs).toBe(30_000);
     expect(k.policy.retention.completed).toEqual({ count: 5, ageSec: 60 });
-    expect(k.policy.retention.failed.count).toBe(50_000);
+    expect(kind('mail.send').policy.retention.completed).toEqual({ count: 10_000, ageSec: 86_400 });
   });
 });
 

@@ -30,7 +30,7 @@ export type BackoffPolicy =
     };
 
 export interface RetentionPolicy {
-  /** Keep at most this many jobs of the state… */
+  /** Keep at most this many jobs… */
   count: number;
   /** …and none older than this, in seconds. */
   ageSec: number;
@@ -45,8 +45,11 @@ export interface JobPolicy {
   timeoutMs: number;
   /** BullMQ priority: 0 = none (served first), 1 = highest … 2,097,151 = lowest. Default 0. */
   priority: number;
-  /** How many finished jobs Redis keeps. Default completed 1 day / 10,000, failed 7 days / 50,000. */
-  retention: { completed: RetentionPolicy; failed: RetentionPolicy };
+  /**
+   * How many completed jobs Redis keeps. Default 1 day / 10,000. Failed jobs have no such
+   * limit: they stay until dead-lettered, and the DLQ's retention (DEAD_LETTER_MAX_*) bounds those.
+   */
+  retention: { completed: RetentionPolicy };
 }
 
 export const defaultJobPolicy: JobPolicy = {
@@ -56,7 +59,6 @@ export const defaultJobPolicy: JobPolicy = {
   priority: 0,
   retention: {
     completed: { count: 10_000, ageSec: 24 * 3600 },
-    failed: { count: 50_000, ageSec: 7 * 24 * 3600 },
   },
 };
 
@@ -233,7 +235,7 @@ export function jobOptionsFor(kind: AnyJobKind, overrides: EnqueueOptions = {}):
     backoff: backoffOptionsFor(kind),
     removeOnComplete: { count: policy.retention.completed.count, age: policy.retention.completed.ageSec },
     // Failed jobs are kept until dead-lettered (see dead-letter/dead-letter.ts); the DLQ's own
-    // retention (DEAD_LETTER_MAX_AGE_DAYS / _MAX_COUNT) bounds them, not retention.failed.
+    // retention (DEAD_LETTER_MAX_AGE_DAYS / _MAX_COUNT) bounds them.
     removeOnFail: false,
     ...(priority > 0 ? { priority } : {}),
     ...(overrides.delayMs ? { delay: overrides.delayMs } : {}),
