@@ -6,11 +6,13 @@
  *   2. the queue's `concurrency` in the catalog (`report` declares 2);
  *   3. `WORKER_CONCURRENCY` (default 10).
  *
- * Lock duration, stalled-check interval and max stalled count of a queue, each on its own:
- *   1. `WORKER_LOCK_DURATION_MS` / `WORKER_STALLED_INTERVAL_MS` / `WORKER_MAX_STALLED_COUNT`
- *      (one value for every queue this process works);
- *   2. the queue's `lockDurationMs` / `stalledIntervalMs` / `maxStalledCount` in the catalog;
- *   3. the defaults 15,000 / 10,000 / 1 (`defaultQueueLockSettings`).
+ * Lock duration, lock renewal, stalled-check interval and max stalled count of a queue, each
+ * on its own:
+ *   1. `WORKER_LOCK_DURATION_MS` / `WORKER_LOCK_RENEW_MS` / `WORKER_STALLED_INTERVAL_MS` /
+ *      `WORKER_MAX_STALLED_COUNT` (one value for every queue this process works);
+ *   2. the queue's `lockDurationMs` / `lockRenewMs` / `stalledIntervalMs` / `maxStalledCount`
+ *      in the catalog;
+ *   3. the defaults 15,000 / half the lock / 10,000 / 1 (`defaultQueueLockSettings`).
  *
  * Per-attempt timeout of a kind: `WORKER_JOB_TIMEOUT_MS` for that kind
  * (`webhook.deliver=2000,report.generate=60000`), else the kind's `policy.timeoutMs`.
@@ -18,6 +20,7 @@
 import {
   baseEnvShape,
   catalog,
+  ConfigError,
   envInt,
   envList,
   isJobName,
@@ -143,6 +146,8 @@ export const workerEnvSchema = z.object({
   ...deadLetterEnvShape,
   /** Lock on a running job, in ms, for every queue; wins over the catalog. Default: the catalog's (15,000). */
   WORKER_LOCK_DURATION_MS: optionalEnvInt({ min: 1_000, max: MAX_TIMEOUT_MS }),
+  /** Lock renewal interval, in ms, for every queue; below the lock duration. Default: the catalog's, else half the lock duration. */
+  WORKER_LOCK_RENEW_MS: optionalEnvInt({ min: 100, max: MAX_TIMEOUT_MS }),
   /** Stalled-job check interval, in ms, for every queue; wins over the catalog. Default: the catalog's (10,000). */
   WORKER_STALLED_INTERVAL_MS: optionalEnvInt({ min: 100, max: MAX_TIMEOUT_MS }),
   /** Stalls a job may survive, for every queue; wins over the catalog. Default: the catalog's (1). */
@@ -198,10 +203,12 @@ export function resolveConcurrency(
 /** The lock settings of `queue`: env overrides (all queues), then catalog, then defaults. */
 export function resolveLockSettings(queue: QueueName, overrides: Partial<QueueLockSettings>): QueueLockSettings {
   const fromCatalog = queueLockSettings(catalog.queues[queue]);
+  const lockRenewMs = overrides.lockRenewMs ?? fromCatalog.lockRenewMs;
   return {
     lockDurationMs: overrides.lockDurationMs ?? fromCatalog.lockDurationMs,
     stalledIntervalMs: overrides.stalledIntervalMs ?? fromCatalog.stalledIntervalMs,
     maxStalledCount: overrides.maxStalledCount ?? fromCatalog.maxStalledCount,
+    ...(lockRenewMs !== undefined ? { lockRenewMs } : {}),
   };
 }
 
@@ -214,6 +221,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     ...(parsed.WORKER_LOCK_DURATION_MS !== undefined ? { lockDurationMs: parsed.WORKER_LOCK_DURATION_MS } : {}),
     ...(parsed.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: parsed.WORKER_STALLED_INTERVAL_MS } : {}),
     ...(parsed.WORKER_MAX_STALLED_COUNT !== undefined ? { maxStalledCount: parsed.WORKER_MAX_STALLED_COUNT } : {}),
+    ...(parsed.WORKER_LOCK_RENEW_MS !== undefined ? { lockRenewMs: parsed.WORKER_LOCK_RENEW_MS } : {}),
   };
   for (const queue of parsed.WORKER_QUEUES) {
     concurrency[queue] = resolveConcurrency(queue, {
@@ -221,6 +229,13 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       overrides: parsed.WORKER_QUEUE_CONCURRENCY,
     });
     locks[queue] = resolveLockSettings(queue, lockOverrides);
+    const { lockRenewMs, lockDurationMs } = locks[queue]!;
+    if (lockRenewMs !== undefined && lockRenewMs >= lockDurationMs) {
+      const variable = parsed.WORKER_LOCK_RENEW_MS !== undefined ? 'WORKER_LOCK_RENEW_MS' : 'WORKER_LOCK_DURATION_MS';
+      throw new ConfigError([
+        { variable, message: `the lock of queue "${queue}" (${lockDurationMs} ms) must last longer than its renewal interval (${lockRenewMs} ms)` },
+      ]);
+    }
   }
   return {
     redisUrl: parsed.REDIS_URL,

@@ -69,6 +69,8 @@ describe('worker options', () => {
       locks: { lockDurationMs: 4_000, stalledIntervalMs: 1_000, maxStalledCount: 3 },
     });
     expect(tuned.opts).toMatchObject({ lockDuration: 4_000, lockRenewTime: 2_000, stalledInterval: 1_000, maxStalledCount: 3 });
+    const renewed = harness.startWorker('webhook', { autorun: false, locks: { lockDurationMs: 4_000, lockRenewMs: 500, stalledIntervalMs: 1_000, maxStalledCount: 1 } });
+    expect(renewed.opts).toMatchObject({ lockDuration: 4_000, lockRenewTime: 500 });
     // Not a custom kind: the strategy falls back to the default exponential backoff (1 s, 20 % jitter).
     const delay = Number(tuned.opts.settings?.backoffStrategy?.(1, 'custom:report.generate', new Error('x')));
     expect(delay).toBeGreaterThanOrEqual(800);

@@ -27,6 +27,15 @@ describe('worker runtime settings', () => {
     expect(config.locks).toEqual({ email: { lockDurationMs: 5_000, stalledIntervalMs: 10_000, maxStalledCount: 0 } });
   });
 
+  it('reads WORKER_LOCK_RENEW_MS, and refuses a renewal no sooner than the lock expires', () => {
+    const config = loadWorkerConfig({ WORKER_QUEUES: 'email', WORKER_LOCK_DURATION_MS: '6000', WORKER_LOCK_RENEW_MS: '1000' });
+    expect(config.locks.email).toEqual({ lockDurationMs: 6_000, lockRenewMs: 1_000, stalledIntervalMs: 10_000, maxStalledCount: 1 });
+    expect(problemsOf({ WORKER_LOCK_DURATION_MS: '5000', WORKER_LOCK_RENEW_MS: '5000' })).toEqual([
+      'WORKER_LOCK_RENEW_MS: the lock of queue "email" (5000 ms) must last longer than its renewal interval (5000 ms)',
+    ]);
+    expect(problemsOf({ WORKER_LOCK_RENEW_MS: '50' })).toEqual([expect.stringMatching(/^WORKER_LOCK_RENEW_MS: /)]);
+  });
+
   it('reads per-kind timeouts, WORKER_STUCK_AFTER_MS and REDIS_ALLOW_EVICTION', () => {
     const config = loadWorkerConfig({
       WORKER_JOB_TIMEOUT_MS: 'webhook.deliver=2000, report.generate = 60000',

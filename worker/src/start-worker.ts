@@ -154,6 +154,7 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     concurrency: deps.concurrency,
     autorun: deps.autorun ?? true,
     lockDuration: locks.lockDurationMs,
+    ...(locks.lockRenewMs !== undefined ? { lockRenewTime: locks.lockRenewMs } : {}),
     stalledInterval: locks.stalledIntervalMs,
     maxStalledCount: locks.maxStalledCount,
     drainDelay: DRAIN_DELAY_SEC,

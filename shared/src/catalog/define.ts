@@ -72,6 +72,8 @@ export interface QueueDefinition {
   concurrency?: number;
   /** How long a worker's lock on a running job lasts unrenewed, in ms (renewed every half). Default 15,000. */
   lockDurationMs?: number;
+  /** How often a worker renews the locks of its running jobs, in ms; below lockDurationMs. Default: half the lock duration. */
+  lockRenewMs?: number;
   /** How often workers look for jobs whose lock expired (their worker died), in ms. Default 10,000. */
   stalledIntervalMs?: number;
   /** Times a job may stall and be put back to waiting before it fails as stalled. Default 1. */
@@ -81,6 +83,8 @@ export interface QueueDefinition {
 /** How a queue's running jobs are locked and recovered when their worker dies. */
 export interface QueueLockSettings {
   lockDurationMs: number;
+  /** Absent: BullMQ renews every half lock duration. */
+  lockRenewMs?: number;
   stalledIntervalMs: number;
   maxStalledCount: number;
 }
@@ -101,13 +105,14 @@ export function queueLockSettings(definition: QueueDefinition): QueueLockSetting
     lockDurationMs: definition.lockDurationMs ?? defaultQueueLockSettings.lockDurationMs,
     stalledIntervalMs: definition.stalledIntervalMs ?? defaultQueueLockSettings.stalledIntervalMs,
     maxStalledCount: definition.maxStalledCount ?? defaultQueueLockSettings.maxStalledCount,
+    ...(definition.lockRenewMs !== undefined ? { lockRenewMs: definition.lockRenewMs } : {}),
   };
 }
 
 /** Problems with a queue definition's lock settings (the worker's env has the same bounds); empty when fine. */
 export function lockSettingsProblems(settings: Partial<QueueLockSettings>): string[] {
   const problems: string[] = [];
-  const { lockDurationMs, stalledIntervalMs, maxStalledCount } = settings;
+  const { lockDurationMs, lockRenewMs, stalledIntervalMs, maxStalledCount } = settings;
   if (lockDurationMs !== undefined && !(Number.isInteger(lockDurationMs) && lockDurationMs >= 1_000)) {
     problems.push('lockDurationMs must be an integer ≥ 1000');
   }
@@ -116,6 +121,13 @@ export function lockSettingsProblems(settings: Partial<QueueLockSettings>): stri
   }
   if (maxStalledCount !== undefined && !(Number.isInteger(maxStalledCount) && maxStalledCount >= 0)) {
     problems.push('maxStalledCount must be an integer ≥ 0');
+  }
+  if (lockRenewMs !== undefined) {
+    const lockMs = lockDurationMs ?? defaultQueueLockSettings.lockDurationMs;
+    // A lock renewed no sooner than it expires is lost between renewals: every job would stall.
+    if (!(Number.isInteger(lockRenewMs) && lockRenewMs >= 100 && lockRenewMs < lockMs)) {
+      problems.push(`lockRenewMs must be an integer ≥ 100 and below the lock duration (${lockMs})`);
+    }
   }
   return problems;
 }

@@ -17,6 +17,10 @@ describe('queue lock settings', () => {
 
   it('refuses a catalog queue with settings BullMQ cannot work with', () => {
     expect(lockSettingsProblems({ lockDurationMs: 500, stalledIntervalMs: 0, maxStalledCount: -1 })).toHaveLength(3);
+    expect(lockSettingsProblems({ lockDurationMs: 4_000, lockRenewMs: 4_000 })).toEqual([
+      'lockRenewMs must be an integer ≥ 100 and below the lock duration (4000)',
+    ]);
+    expect(lockSettingsProblems({ lockRenewMs: 7_500 })).toEqual([]);
     expect(() => defineCatalog({ bad: { description: 'x', lockDurationMs: 10 } }, [])).toThrow(
       /queue "bad" has bad lock settings: lockDurationMs must be an integer ≥ 1000/,
     );
