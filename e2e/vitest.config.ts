@@ -7,5 +7,8 @@ export default defineConfig({
     globalSetup: ['@conveyor/shared/testing/global-setup'],
     testTimeout: 60_000,
     hookTimeout: 30_000,
+    // One file at a time: the chaos cases time answers and retries, and every file here
+    // starts several Node processes on a 2-core machine.
+    fileParallelism: false,
   },
 });
