@@ -10,3 +10,4 @@ export * from './redis-server.ts';
 export * from './webhook-signature.ts';
 export * from './queues.ts';
 export * from './dead-letter/index.ts';
+export * from './queue-model/index.ts';

@@ -21,6 +21,7 @@ import {
   baseEnvShape,
   catalog,
   ConfigError,
+  envBool,
   envInt,
   envList,
   isJobName,
@@ -154,6 +155,10 @@ export const workerEnvSchema = z.object({
   WORKER_MAX_STALLED_COUNT: optionalEnvInt({ min: 0, max: 1_000 }),
   /** Per-kind attempt timeout, `webhook.deliver=2000`; wins over the catalog's timeoutMs. */
   WORKER_JOB_TIMEOUT_MS: workerJobTimeouts,
+  /** Record the queue model's figures (wait, service, failures) for this process's queues. Default true. */
+  WORKER_RECORD_FIGURES: envBool(true),
+  /** Days the per-minute queue-model history is kept. Default 7. */
+  QUEUE_MODEL_HISTORY_DAYS: envInt(7, { min: 1, max: 366 }),
   /** A queue with waiting jobs and no progress here for this long makes health answer 503, in ms. Default 60,000. */
   WORKER_STUCK_AFTER_MS: envInt(60_000, { min: 100, max: MAX_TIMEOUT_MS }),
 });
@@ -184,6 +189,8 @@ export interface WorkerConfig {
   stuckAfterMs: number;
   /** REDIS_ALLOW_EVICTION: start on a Redis that may evict keys, with a warning. */
   allowEviction: boolean;
+  /** The queue model: whether this worker records figures, and how long their history is kept. */
+  figures: { record: boolean; historyTtlSec: number };
 }
 
 /** Lower-cases a host and drops IPv6 brackets, the form `new URL(...).hostname` is compared in. */
@@ -259,5 +266,6 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     jobTimeoutMs: parsed.WORKER_JOB_TIMEOUT_MS,
     stuckAfterMs: parsed.WORKER_STUCK_AFTER_MS,
     allowEviction: parsed.REDIS_ALLOW_EVICTION,
+    figures: { record: parsed.WORKER_RECORD_FIGURES, historyTtlSec: parsed.QUEUE_MODEL_HISTORY_DAYS * 86_400 },
   };
 }

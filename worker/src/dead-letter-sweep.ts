@@ -6,7 +6,7 @@
  * reach Redis just waits for it (wait-out connection) and the next starts after it ends.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coerceError, withDeadline, type DeadLetterStore, type Logger, type RetentionLimits } from '@conveyor/shared';
+import { coerceError, withDeadline, type DeadLetterStore, type Logger, type QueueModelRecorder, type RetentionLimits } from '@conveyor/shared';
 
 export interface DeadLetterSweepOptions {
   store: DeadLetterStore;
@@ -17,6 +17,8 @@ export interface DeadLetterSweepOptions {
   logger: Logger;
   /** Jobs that failed less than this long ago are left to their own worker's dead-lettering, in ms. Default 2,000. */
   graceMs?: number;
+  /** Counts the records the sweep writes as dead-letterings in the queue model. */
+  recorder?: QueueModelRecorder;
 }
 
 export interface DeadLetterSweep {
@@ -42,6 +44,7 @@ export function startDeadLetterSweep(options: DeadLetterSweepOptions): DeadLette
     for (const queue of queues) {
       try {
         const swept = await store.sweep(queue, { graceMs });
+        options.recorder?.deadLettered(queue, swept.recorded);
         if (swept.recorded > 0 || swept.alreadyRecorded > 0) logger.info({ queue, ...swept }, 'dead-letter sweep recorded failed jobs');
         const trimmed = await store.trim(queue, retention);
         if (trimmed.removed > 0) logger.info({ queue, removed: trimmed.removed }, 'dead-letter retention removed old records');

@@ -12,9 +12,12 @@ import {
   coerceError,
   createAppRuntime,
   createDeadLetterStore,
+  createQueueModelRecorder,
   createRedis,
   openCatalogQueues,
   redisConnectionOptions,
+  withDeadline,
+  type QueueModelRecorder,
   type QueueName,
 } from '@conveyor/shared';
 import type { Worker } from 'bullmq';
@@ -49,6 +52,10 @@ async function main(): Promise<void> {
   });
   closer.add('dead-letter store', () => deadLetters.close());
 
+  // The queue model's recorder (its own connection) closes after the workers, so their last
+  // attempts are counted.
+  const recorder = config.figures.record ? startRecorder() : undefined;
+
   const workers = new Map<QueueName, Worker>();
   closer.add('workers', () =>
     stopWorkers([...workers.values()], { timeoutMs: config.shutdownTimeoutMs, logger, activeJobs: () => stats.active }),
@@ -58,6 +65,7 @@ async function main(): Promise<void> {
     workers.set(queue, startWorker(queue, {
       connection, prefix: config.prefix, concurrency, handlers, logger, stats, deadLetters,
       locks: config.locks[queue], timeoutMs: config.jobTimeoutMs, autorun: false,
+      ...(recorder ? { recorder } : {}),
     }));
   }
   const sweep = startDeadLetterSweep({
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
     intervalMs: config.deadLetter.sweepIntervalMs,
     retention: config.deadLetter,
     logger,
+    ...(recorder ? { recorder } : {}),
   });
   closer.add('dead-letter sweep', () => sweep.stop());
 
@@ -106,6 +115,24 @@ async function main(): Promise<void> {
     { queues: config.queues, concurrency: config.concurrency, prefix: config.prefix, healthUrl: `http://${host}:${address.port}` },
     'worker ready',
   );
+}
+
+function startRecorder(): QueueModelRecorder {
+  const redis = createRedis({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker:queue-model' }, logger);
+  closer.add('queue-model redis', async () => redis.disconnect());
+  let lastError = '';
+  const recorder = createQueueModelRecorder({
+    redis,
+    prefix: config.prefix,
+    concurrency: Object.fromEntries(config.queues.map((queue) => [queue, config.concurrency[queue] ?? 1])),
+    historyTtlSec: config.figures.historyTtlSec,
+    onError: (error) => {
+      if (error.message !== lastError) logger.warn({ err: error }, 'could not record queue figures; keeping them for the next try');
+      lastError = error.message;
+    },
+  });
+  closer.add('queue-model recorder', () => withDeadline(recorder.close(), 2_000, 'writing the last queue figures').catch(() => {}));
+  return recorder;
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {

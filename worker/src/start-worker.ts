@@ -27,6 +27,7 @@ import {
   findJobKind,
   type ConveyorRedisOptions,
   type DeadLetterStore,
+  type QueueModelRecorder,
   jobNames,
   withDeadline,
   type JobName,
@@ -75,7 +76,12 @@ export interface StartWorkerDeps {
   locks?: QueueLockSettings;
   /** Start fetching at once. Default true; main.ts passes false and calls `run()` once the Redis gate passed. */
   autorun?: boolean;
+  /** Records each attempt's wait and service time for the queue model; without it, nothing is recorded. */
+  recorder?: QueueModelRecorder;
 }
+
+/** Minutes of BullMQ's own completed/failed counts kept (its `metrics` option): one week. */
+const METRICS_MAX_DATA_POINTS = 7 * 24 * 60;
 
 /** How long putting an aborted job back to waiting may take at shutdown, in ms. */
 const RELEASE_TIMEOUT_MS = 2_000;
@@ -95,10 +101,18 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
 
   // Declares three parameters: BullMQ only passes its abort signal to processors that do.
   const processor = async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<JsonValue> => {
+    const startedAtMs = Date.now();
+    // Wait is measured once per job, from enqueue (or due time) to its first start.
+    const readyAtMs = job.attemptsMade === 0 && job.attemptsStarted <= 1 ? job.timestamp + (job.delay ?? 0) : undefined;
+    const record = (ok: boolean) =>
+      deps.recorder?.attempt(queue, { ...(readyAtMs !== undefined ? { readyAtMs } : {}), startedAtMs, finishedAtMs: Date.now(), ok });
     try {
-      return await runAttempt(job, token, signal);
+      const result = await runAttempt(job, token, signal);
+      record(true);
+      return result;
     } catch (thrown) {
       if (thrown instanceof WaitingError) throw thrown;
+      record(false);
       // Every failed attempt leaves its class, message and stack in the job log (attempt-log.ts).
       const error = coerceError(thrown);
       await recordFailedAttempt(job, error, logger);
@@ -159,6 +173,9 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     maxStalledCount: locks.maxStalledCount,
     drainDelay: DRAIN_DELAY_SEC,
     settings: { backoffStrategy },
+    // BullMQ's completed/failed counters, kept atomically as jobs finish: the departures the
+    // queue model's arrival count rests on (@conveyor/shared queue-model/snapshot.ts).
+    metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS },
   });
 
   let lastError = { message: '', atMs: 0 };
@@ -186,7 +203,10 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
       deps.deadLetters.deadLetter(job).then(
         ({ outcome, recordId }) => {
           if (outcome === 'not-failed' || outcome === 'gone') logger.debug({ ...fields, outcome }, 'job not dead-lettered here');
-          else logger.info({ ...fields, recordId, outcome }, 'job dead-lettered');
+          else {
+            if (outcome === 'recorded') deps.recorder?.deadLettered(queue);
+            logger.info({ ...fields, recordId, outcome }, 'job dead-lettered');
+          }
         },
         (thrown: unknown) => logger.warn({ ...fields, err: coerceError(thrown) }, 'could not dead-letter the job; the sweep will'),
       );

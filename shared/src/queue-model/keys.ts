@@ -1,0 +1,53 @@
+/**
+ * Where the queue model lives in Redis. Every key of a queue starts with BullMQ's own
+ * `<prefix>:<queue>:` so that one queue's keys stay together (a cluster hash tag later).
+ *
+ *   <prefix>:<queue>:qm:10s:<slot>   hash, one per 10-second slot (slot = floor(ms / 10,000)),
+ *                                    kept LIVE_TTL_SEC: the live windows (10 s, 1 min)
+ *   <prefix>:<queue>:qm:1m:<minute>  hash, one per minute (minute = floor(ms / 60,000)), kept
+ *                                    for the history retention (7 days by default)
+ *   <prefix>:<queue>:qm:workers      hash `host:pid` → `concurrency:heartbeatMs`
+ *
+ * Fields of a slot or minute hash (counters are added to by every worker, HINCRBY):
+ *   w<i> / s<i>   wait / service histogram counts by bucket index (histogram.ts)
+ *   ws / ss       wait / service sums, ms           wn / sn   their sample counts
+ *   ok            attempts completed                fa        attempts failed
+ *   dl            jobs dead-lettered
+ *   a             `<arrivals>:<completed>:<failed>:<ms>`: the first counter snapshot taken
+ *                 in the slot (HSETNX: first writer wins, so many writers never disagree)
+ *
+ *   <prefix>:<queue>:qm:totals       hash ok / fa / dl since the start (Prometheus counters)
+ */
+
+export const SLOT_MS = 10_000;
+export const MINUTE_MS = 60_000;
+/** The live 10-second slots are kept this long: six slots for the minute window, and margin. */
+export const LIVE_TTL_SEC = 300;
+
+export function slotOf(ms: number): number {
+  return Math.floor(ms / SLOT_MS);
+}
+
+export function minuteOf(ms: number): number {
+  return Math.floor(ms / MINUTE_MS);
+}
+
+export function queueKeyPrefix(prefix: string, queue: string): string {
+  return `${prefix}:${queue}:`;
+}
+
+export function slotKey(prefix: string, queue: string, slot: number): string {
+  return `${queueKeyPrefix(prefix, queue)}qm:10s:${slot}`;
+}
+
+export function minuteKey(prefix: string, queue: string, minute: number): string {
+  return `${queueKeyPrefix(prefix, queue)}qm:1m:${minute}`;
+}
+
+export function workersKey(prefix: string, queue: string): string {
+  return `${queueKeyPrefix(prefix, queue)}qm:workers`;
+}
+
+export function totalsKey(prefix: string, queue: string): string {
+  return `${queueKeyPrefix(prefix, queue)}qm:totals`;
+}

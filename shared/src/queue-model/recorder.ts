@@ -1,0 +1,199 @@
+/**
+ * The worker's side of the queue model: it measures each attempt in memory (no Redis call
+ * on the job's path) and adds the counts to Redis once a second, one pipeline for all its
+ * queues. A SIGKILLed worker loses at most its last second of samples — never a job, and
+ * never the arrival/departure counters, which BullMQ keeps atomically (snapshot.ts).
+ *
+ * Every ten seconds it also heartbeats its queues (live workers and their concurrency, for
+ * ρ) and takes a snapshot of each, so the arrival history has a point per slot and minute
+ * even when no dashboard is open.
+ */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { addSample, emptyHistogram, type Histogram } from './histogram.ts';
+import { LIVE_TTL_SEC, minuteKey, minuteOf, SLOT_MS, slotKey, slotOf, totalsKey, workersKey } from './keys.ts';
+import { snapshotQueue } from './snapshot.ts';
+
+/** The per-minute history is kept this long by default: 7 days. */
+export const DEFAULT_HISTORY_TTL_SEC = 7 * 24 * 3_600;
+/** A worker that has not heartbeated for this long no longer counts as live. */
+export const WORKER_LIVE_MS = 30_000;
+
+export interface AttemptTiming {
+  /** When the job became ready: enqueue time plus its delay. Absent: not a first attempt (no wait sample). */
+  readyAtMs?: number;
+  startedAtMs: number;
+  finishedAtMs: number;
+  ok: boolean;
+}
+
+export interface QueueModelRecorder {
+  /** Records one finished attempt (completed or failed). */
+  attempt(queue: string, timing: AttemptTiming): void;
+  /** Records `count` (default 1) jobs dead-lettered from `queue`. */
+  deadLettered(queue: string, count?: number): void;
+  /** Writes what is buffered now. */
+  flush(): Promise<void>;
+  /** Stops the timers, writes what is left and removes this worker's heartbeat. */
+  close(): Promise<void>;
+}
+
+interface Tally {
+  wait: Histogram;
+  service: Histogram;
+  ok: number;
+  failed: number;
+  deadLettered: number;
+}
+
+const emptyTally = (): Tally => ({ wait: emptyHistogram(), service: emptyHistogram(), ok: 0, failed: 0, deadLettered: 0 });
+
+/** The hash fields a tally adds (see keys.ts for their meaning). */
+export function tallyFields(tally: Tally): [string, number][] {
+  const fields: [string, number][] = [];
+  for (const [index, n] of tally.wait.buckets) fields.push([`w${index}`, n]);
+  for (const [index, n] of tally.service.buckets) fields.push([`s${index}`, n]);
+  if (tally.wait.count > 0) fields.push(['wn', tally.wait.count], ['ws', Math.round(tally.wait.sumMs)]);
+  if (tally.service.count > 0) fields.push(['sn', tally.service.count], ['ss', Math.round(tally.service.sumMs)]);
+  if (tally.ok > 0) fields.push(['ok', tally.ok]);
+  if (tally.failed > 0) fields.push(['fa', tally.failed]);
+  if (tally.deadLettered > 0) fields.push(['dl', tally.deadLettered]);
+  return fields;
+}
+
+export function createQueueModelRecorder(deps: {
+  /** A connection the recorder may use (it does not close it). */
+  redis: Redis;
+  prefix: string;
+  /** The queues this process works, with its concurrency on each (for ρ). */
+  concurrency: Record<string, number>;
+  flushMs?: number;
+  heartbeatMs?: number;
+  historyTtlSec?: number;
+  /** `host:pid` by default. */
+  identity?: string;
+  onError?: (error: Error) => void;
+}): QueueModelRecorder {
+  const flushMs = deps.flushMs ?? 1_000;
+  const heartbeatMs = deps.heartbeatMs ?? 10_000;
+  const historyTtlSec = deps.historyTtlSec ?? DEFAULT_HISTORY_TTL_SEC;
+  const identity = deps.identity ?? `${hostname()}:${process.pid}`;
+  const queues = Object.keys(deps.concurrency);
+  // queue → slot → tally. Samples belong to the slot they were taken in, even if written later.
+  let pending = new Map<string, Map<number, Tally>>();
+  let closed = false;
+
+  const tallyFor = (queue: string, atMs: number): Tally => {
+    let slots = pending.get(queue);
+    if (!slots) pending.set(queue, (slots = new Map()));
+    const slot = slotOf(atMs);
+    let tally = slots.get(slot);
+    if (!tally) slots.set(slot, (tally = emptyTally()));
+    return tally;
+  };
+
+  let flushing: Promise<void> | undefined;
+  const flush = async (): Promise<void> => {
+    if (flushing) return flushing;
+    const batch = pending;
+    if (batch.size === 0) return;
+    pending = new Map();
+    const pipeline = deps.redis.pipeline();
+    for (const [queue, slots] of batch) {
+      for (const [slot, tally] of slots) {
+        const fields = tallyFields(tally);
+        if (fields.length === 0) continue;
+        const slotHash = slotKey(deps.prefix, queue, slot);
+        const minuteHash = minuteKey(deps.prefix, queue, minuteOf(slot * SLOT_MS));
+        for (const [field, n] of fields) {
+          pipeline.hincrby(slotHash, field, n);
+          pipeline.hincrby(minuteHash, field, n);
+        }
+        pipeline.expire(slotHash, LIVE_TTL_SEC);
+        pipeline.expire(minuteHash, historyTtlSec);
+        const totals = totalsKey(deps.prefix, queue);
+        if (tally.ok > 0) pipeline.hincrby(totals, 'ok', tally.ok);
+        if (tally.failed > 0) pipeline.hincrby(totals, 'fa', tally.failed);
+        if (tally.deadLettered > 0) pipeline.hincrby(totals, 'dl', tally.deadLettered);
+      }
+    }
+    flushing = pipeline
+      .exec()
+      .then((results) => {
+        const failed = results?.find(([error]) => error);
+        if (failed?.[0]) throw failed[0];
+      })
+      .catch((error: Error) => {
+        // Redis away: keep the counts for the next flush (bounded: only the live window matters).
+        requeue(batch);
+        deps.onError?.(error);
+      })
+      .finally(() => (flushing = undefined));
+    return flushing;
+  };
+
+  const requeue = (batch: Map<string, Map<number, Tally>>) => {
+    const oldest = slotOf(Date.now()) - Math.ceil((LIVE_TTL_SEC * 1_000) / SLOT_MS);
+    for (const [queue, slots] of batch) {
+      for (const [slot, tally] of slots) {
+        if (slot < oldest) continue;
+        const into = tallyFor(queue, slot * SLOT_MS);
+        for (const [index, n] of tally.wait.buckets) into.wait.buckets.set(index, (into.wait.buckets.get(index) ?? 0) + n);
+        for (const [index, n] of tally.service.buckets) into.service.buckets.set(index, (into.service.buckets.get(index) ?? 0) + n);
+        into.wait.count += tally.wait.count;
+        into.wait.sumMs += tally.wait.sumMs;
+        into.service.count += tally.service.count;
+        into.service.sumMs += tally.service.sumMs;
+        into.ok += tally.ok;
+        into.failed += tally.failed;
+        into.deadLettered += tally.deadLettered;
+      }
+    }
+  };
+
+  const heartbeat = async () => {
+    const now = Date.now();
+    const pipeline = deps.redis.pipeline();
+    for (const queue of queues) {
+      pipeline.hset(workersKey(deps.prefix, queue), identity, `${deps.concurrency[queue]}:${now}`);
+      pipeline.expire(workersKey(deps.prefix, queue), Math.ceil(WORKER_LIVE_MS / 1_000) * 10);
+    }
+    await pipeline.exec();
+    await Promise.all(queues.map((queue) => snapshotQueue(deps.redis, { prefix: deps.prefix, queue, historyTtlSec })));
+  };
+  const beat = () =>
+    heartbeat().catch((error: Error) => deps.onError?.(error));
+
+  const flushTimer = setInterval(() => void flush(), flushMs);
+  const heartbeatTimer = setInterval(beat, heartbeatMs);
+  flushTimer.unref();
+  heartbeatTimer.unref();
+  void beat();
+
+  return {
+    attempt(queue, timing) {
+      if (closed) return;
+      const tally = tallyFor(queue, timing.finishedAtMs);
+      if (timing.readyAtMs !== undefined) addSample(tally.wait, timing.startedAtMs - timing.readyAtMs);
+      addSample(tally.service, timing.finishedAtMs - timing.startedAtMs);
+      if (timing.ok) tally.ok++;
+      else tally.failed++;
+    },
+    deadLettered(queue, count = 1) {
+      if (closed || count <= 0) return;
+      tallyFor(queue, Date.now()).deadLettered += count;
+    },
+    flush,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(flushTimer);
+      clearInterval(heartbeatTimer);
+      await flushing;
+      await flush();
+      const pipeline = deps.redis.pipeline();
+      for (const queue of queues) pipeline.hdel(workersKey(deps.prefix, queue), identity);
+      await pipeline.exec().catch(() => {});
+    },
+  };
+}
