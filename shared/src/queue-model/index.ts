@@ -4,3 +4,4 @@ export * from './keys.ts';
 export * from './reader.ts';
 export * from './recorder.ts';
 export * from './snapshot.ts';
+export * from './history.ts';

@@ -73,7 +73,10 @@ export function createQueueModelRecorder(deps: {
   /** `host:pid` by default. */
   identity?: string;
   onError?: (error: Error) => void;
+  /** The clock of heartbeats, snapshots and dead-letterings (tests). Default Date.now. */
+  now?: () => number;
 }): QueueModelRecorder {
+  const now = deps.now ?? Date.now;
   const flushMs = deps.flushMs ?? 1_000;
   const heartbeatMs = deps.heartbeatMs ?? 10_000;
   const historyTtlSec = deps.historyTtlSec ?? DEFAULT_HISTORY_TTL_SEC;
@@ -133,7 +136,7 @@ export function createQueueModelRecorder(deps: {
   };
 
   const requeue = (batch: Map<string, Map<number, Tally>>) => {
-    const oldest = slotOf(Date.now()) - Math.ceil((LIVE_TTL_SEC * 1_000) / SLOT_MS);
+    const oldest = slotOf(now()) - Math.ceil((LIVE_TTL_SEC * 1_000) / SLOT_MS);
     for (const [queue, slots] of batch) {
       for (const [slot, tally] of slots) {
         if (slot < oldest) continue;
@@ -152,14 +155,14 @@ export function createQueueModelRecorder(deps: {
   };
 
   const heartbeat = async () => {
-    const now = Date.now();
+    const beatMs = now();
     const pipeline = deps.redis.pipeline();
     for (const queue of queues) {
-      pipeline.hset(workersKey(deps.prefix, queue), identity, `${deps.concurrency[queue]}:${now}`);
+      pipeline.hset(workersKey(deps.prefix, queue), identity, `${deps.concurrency[queue]}:${beatMs}`);
       pipeline.expire(workersKey(deps.prefix, queue), Math.ceil(WORKER_LIVE_MS / 1_000) * 10);
     }
     await pipeline.exec();
-    await Promise.all(queues.map((queue) => snapshotQueue(deps.redis, { prefix: deps.prefix, queue, historyTtlSec })));
+    await Promise.all(queues.map((queue) => snapshotQueue(deps.redis, { prefix: deps.prefix, queue, nowMs: beatMs, historyTtlSec })));
   };
   const beat = () =>
     heartbeat().catch((error: Error) => deps.onError?.(error));
@@ -181,7 +184,7 @@ export function createQueueModelRecorder(deps: {
     },
     deadLettered(queue, count = 1) {
       if (closed || count <= 0) return;
-      tallyFor(queue, Date.now()).deadLettered += count;
+      tallyFor(queue, now()).deadLettered += count;
     },
     flush,
     async close() {

@@ -1,0 +1,58 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { testPrefix } from '../testing/index.ts';
+import { MINUTE_MS } from './keys.ts';
+import { readQueueHistory } from './history.ts';
+import { createQueueModelRecorder } from './recorder.ts';
+import { snapshotQueue } from './snapshot.ts';
+
+const opened: { close(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((o) => o.close()));
+});
+
+describe('queue history', () => {
+  it('turns per-minute snapshots and samples into points of any step, rates from counter differences', async () => {
+    const prefix = testPrefix('qm');
+    const redis = new Redis(inject('redisUrl'));
+    opened.push({ close: async () => redis.disconnect() });
+    const queue = new Queue('email', { connection: redis.duplicate(), prefix });
+    opened.push(queue);
+    // A fixed clock: minute m0 starts at t0.
+    const t0 = (Math.floor(Date.now() / MINUTE_MS) - 10) * MINUTE_MS;
+    let clock = t0;
+    const recorder = createQueueModelRecorder({ redis, prefix, concurrency: {}, now: () => clock, heartbeatMs: 3_600_000 });
+    opened.push(recorder);
+    const snap = (atMs: number) => snapshotQueue(redis, { prefix, queue: 'email', nowMs: atMs, historyTtlSec: 3_600 });
+
+    await snap(t0 + 1_000);
+    await queue.addBulk(Array.from({ length: 30 }, () => ({ name: 'email.send', data: {} })));
+    for (let i = 0; i < 10; i++) recorder.attempt('email', { readyAtMs: t0 + 5_000, startedAtMs: t0 + 5_050, finishedAtMs: t0 + 5_150, ok: true });
+    await snap(t0 + MINUTE_MS + 1_000);
+    await queue.addBulk(Array.from({ length: 60 }, () => ({ name: 'email.send', data: {} })));
+    recorder.attempt('email', { startedAtMs: t0 + MINUTE_MS + 2_000, finishedAtMs: t0 + MINUTE_MS + 2_400, ok: false });
+    clock = t0 + MINUTE_MS + 3_000;
+    recorder.deadLettered('email');
+    await snap(t0 + 2 * MINUTE_MS + 1_000);
+    await recorder.flush();
+
+    const points = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0, toMs: t0 + MINUTE_MS + 1 });
+    expect(points).toHaveLength(2);
+    const [first, second] = points as [(typeof points)[0], (typeof points)[0]];
+    expect(first).toMatchObject({ fromMs: t0, toMs: t0 + MINUTE_MS, arrivalRate: 0.5, completionRate: 0, inQueue: 0, completedAttempts: 10, failedAttempts: 0 });
+    expect(first.wait).toMatchObject({ count: 10, meanMs: 50 });
+    expect(first.service).toMatchObject({ count: 10, meanMs: 100 });
+    expect(second).toMatchObject({ arrivalRate: 1, inQueue: 30, failedAttempts: 1, deadLettered: 1, failureRate: 1 });
+    expect(second.wait.count).toBe(0);
+
+    const merged = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0, toMs: t0 + MINUTE_MS + 1, stepMinutes: 2 });
+    expect(merged).toHaveLength(1);
+    expect(merged[0]).toMatchObject({ fromMs: t0, toMs: t0 + 2 * MINUTE_MS, arrivalRate: 0.75, completedAttempts: 10, failedAttempts: 1 });
+    expect(merged[0]!.service).toMatchObject({ count: 11 });
+
+    // Nobody took a snapshot in the minute after: its rates are unknown, not zero.
+    const later = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0 + 3 * MINUTE_MS, toMs: t0 + 3 * MINUTE_MS });
+    expect(later[0]).toMatchObject({ arrivalRate: null, completionRate: null, inQueue: null });
+  });
+});
