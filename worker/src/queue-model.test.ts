@@ -8,6 +8,7 @@ import { createQueueModelRecorder, jobKinds, jobOptionsFor, readQueueModel, type
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createHandlers } from './handlers/index.ts';
+import { waitFor } from '@conveyor/shared/testing';
 import { createJobHarness, fastHandlerDeps, type JobHarness } from './testing/job-harness.ts';
 
 let harness: JobHarness | undefined;
@@ -112,6 +113,36 @@ describe('the queue model', () => {
     expect(figures!.backlog.total).toBe(0);
     expect(figures!.windows['10s'].service.count).toBe(6);
     expect(figures!.drain).toEqual({ state: 'empty' });
+  });
+
+  it('never double-counts with several workers recording and several readers snapshotting', async () => {
+    harness = createJobHarness();
+    redis = new Redis(inject('redisUrl'));
+    const prefix = harness.prefix;
+    const second = new Redis(inject('redisUrl'));
+    const recorders = [1, 2].map((n) =>
+      createQueueModelRecorder({ redis: n === 1 ? redis! : second, prefix, concurrency: { email: 3 }, flushMs: 100, heartbeatMs: 200, identity: `w${n}` }),
+    );
+    for (const r of recorders) harness.startWorker('email', { concurrency: 3, recorder: r, handlers: createHandlers({ ...fastHandlerDeps, email: { latencyMs: 20 } }) });
+    const queue = harness.queue('email');
+    const options = jobOptionsFor(jobKinds['email.send']);
+    const readers = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await Promise.all([redis!, second].map((r) => readQueueModel(r, { prefix, queues: ['email'] })));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    for (let i = 0; i < 40; i++) await queue.add('email.send', email, options);
+    await readers;
+    await waitFor(async () => (await queue.getCompletedCount()) === 40, { what: '40 jobs completed' });
+    await Promise.all(recorders.map((r) => r.flush()));
+    const [figures] = await readQueueModel(redis, { prefix, queues: ['email'] });
+    await Promise.all(recorders.map((r) => r.close()));
+    second.disconnect();
+    expect(figures!.totals).toMatchObject({ arrived: 40, completed: 40 });
+    expect(figures!.windows['1m'].service.count).toBe(40);
+    expect(figures!.windows['1m'].wait.count).toBe(40);
+    expect(figures!.workers).toEqual({ live: 2, concurrency: 6 });
   });
 
   it('reports the oldest waiting job’s age and a growing backlog when nobody works', async () => {

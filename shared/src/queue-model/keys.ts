@@ -17,6 +17,7 @@
  *                 in the slot (HSETNX: first writer wins, so many writers never disagree)
  *
  *   <prefix>:<queue>:qm:totals       hash ok / fa / dl since the start (Prometheus counters)
+ *   <prefix>:<queue>:qm:hist         hash of histogram fields since the start (Prometheus histograms)
  */
 
 export const SLOT_MS = 10_000;
@@ -50,4 +51,13 @@ export function workersKey(prefix: string, queue: string): string {
 
 export function totalsKey(prefix: string, queue: string): string {
   return `${queueKeyPrefix(prefix, queue)}qm:totals`;
+}
+
+/**
+ * `<prefix>:<queue>:qm:hist`: the wait and service histograms since the start (the `w<i>`,
+ * `s<i>`, `wn`, `ws`, `sn`, `ss` fields of a slot hash, never expired), for Prometheus'
+ * cumulative histograms (@conveyor/shared latency-totals.ts reads it).
+ */
+export function histogramTotalsKey(prefix: string, queue: string): string {
+  return `${queueKeyPrefix(prefix, queue)}qm:hist`;
 }

@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { addSample, emptyHistogram, type Histogram } from './histogram.ts';
-import { LIVE_TTL_SEC, minuteKey, minuteOf, SLOT_MS, slotKey, slotOf, totalsKey, workersKey } from './keys.ts';
+import { histogramTotalsKey, LIVE_TTL_SEC, minuteKey, minuteOf, SLOT_MS, slotKey, slotOf, totalsKey, workersKey } from './keys.ts';
 import { snapshotQueue } from './snapshot.ts';
 
 /** The per-minute history is kept this long by default: 7 days. */
@@ -47,6 +47,8 @@ interface Tally {
 }
 
 const emptyTally = (): Tally => ({ wait: emptyHistogram(), service: emptyHistogram(), ok: 0, failed: 0, deadLettered: 0 });
+
+const HISTOGRAM_FIELD = /^[ws](\d+|n|s)$/;
 
 /** The hash fields a tally adds (see keys.ts for their meaning). */
 export function tallyFields(tally: Tally): [string, number][] {
@@ -101,7 +103,9 @@ export function createQueueModelRecorder(deps: {
     const batch = pending;
     if (batch.size === 0) return;
     pending = new Map();
-    const pipeline = deps.redis.pipeline();
+    // One transaction: a batch is added whole or not at all, so a retried batch never counts twice
+    // (short of the connection dying between EXEC and its reply).
+    const pipeline = deps.redis.multi();
     for (const [queue, slots] of batch) {
       for (const [slot, tally] of slots) {
         const fields = tallyFields(tally);
@@ -118,19 +122,25 @@ export function createQueueModelRecorder(deps: {
         if (tally.ok > 0) pipeline.hincrby(totals, 'ok', tally.ok);
         if (tally.failed > 0) pipeline.hincrby(totals, 'fa', tally.failed);
         if (tally.deadLettered > 0) pipeline.hincrby(totals, 'dl', tally.deadLettered);
+        const histogramTotals = histogramTotalsKey(deps.prefix, queue);
+        for (const [field, n] of fields) if (HISTOGRAM_FIELD.test(field)) pipeline.hincrby(histogramTotals, field, n);
       }
     }
     flushing = pipeline
       .exec()
-      .then((results) => {
-        const failed = results?.find(([error]) => error);
-        if (failed?.[0]) throw failed[0];
-      })
-      .catch((error: Error) => {
-        // Redis away: keep the counts for the next flush (bounded: only the live window matters).
-        requeue(batch);
-        deps.onError?.(error);
-      })
+      .then(
+        (results) => {
+          // EXEC ran: what a single command refused is lost, but never added twice.
+          const refused = results?.find(([error]) => error)?.[0];
+          if (refused) deps.onError?.(refused);
+        },
+        (error: Error) => {
+          // Redis away: nothing was added; keep the counts for the next flush (bounded: only the
+          // live window matters).
+          requeue(batch);
+          deps.onError?.(error);
+        },
+      )
       .finally(() => (flushing = undefined));
     return flushing;
   };
