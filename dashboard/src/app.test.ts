@@ -86,9 +86,9 @@ describe('dashboard over real HTTP with jobs in every state', () => {
     const response = await fetch(`${dash.url}/api/queues`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
-    const body = (await response.json()) as { queues: unknown[]; generatedAt: string };
+    const body = (await response.json()) as { queues: { figures: unknown }[]; generatedAt: string };
     expect(Number.isNaN(Date.parse(body.generatedAt))).toBe(false);
-    expect(body.queues).toEqual([
+    expect(body.queues.map(({ figures: _, ...summary }) => summary)).toEqual([
       {
         name: 'email',
         description: 'Transactional e-mail: short, I/O-bound jobs',
@@ -107,6 +107,12 @@ describe('dashboard over real HTTP with jobs in every state', () => {
         paused: false,
         counts: { ...zero, active: 1 },
       },
+    ]);
+    // Beside the counts, each queue's model figures (the queue model's QueueFigures).
+    expect(body.queues.map((q) => q.figures)).toEqual([
+      expect.objectContaining({ queue: 'email', backlog: { total: 3, waiting: 2, prioritized: 1, delayedDue: 0 }, delayedLater: 1, inService: 0 }),
+      expect.objectContaining({ queue: 'webhook', backlog: { total: 2, waiting: 2, prioritized: 0, delayedDue: 0 }, inService: 0 }),
+      expect.objectContaining({ queue: 'report', backlog: { total: 0, waiting: 0, prioritized: 0, delayedDue: 0 }, inService: 1 }),
     ]);
   });
 
@@ -191,7 +197,7 @@ describe('dashboard over real HTTP with jobs in every state', () => {
   });
 
   it('sends security headers that work over plain HTTP: no HSTS, no upgrade-insecure-requests', async () => {
-    for (const path of ['/', '/api/queues', '/healthz', '/queues', '/queues/api/queues', '/assets/overview.css', '/nope']) {
+    for (const path of ['/', '/api/queues', '/metrics', '/healthz', '/queues', '/queues/api/queues', '/assets/overview.css', '/nope']) {
       const response = await fetch(`${dash.url}${path}`);
       await response.arrayBuffer();
       const csp = response.headers.get('content-security-policy');

@@ -16,6 +16,8 @@ export interface AppDeps {
   queues: CatalogQueues;
   /** The fail-fast connection the queues share; its readiness gates every Redis read. */
   redis: Redis;
+  /** The BullMQ key prefix the queues were opened with; the queue model's keys live under it. */
+  prefix: string;
   logger: Logger;
   /** How often the overview refreshes itself, in ms. Default 5,000. */
   refreshMs?: number;
@@ -39,9 +41,9 @@ function securityHeaders() {
 }
 
 export function createApp(deps: AppDeps): Express {
-  const { queues, redis, logger, refreshMs, commandTimeoutMs } = { ...defaults, ...deps };
+  const { queues, redis, prefix, logger, refreshMs, commandTimeoutMs } = { ...defaults, ...deps };
   const board = createBoard({ queues: queues.all(), deadLetterQueues: queues.allDeadLetterQueues() });
-  const context: RouteContext = { queues, redis, logger, refreshMs, commandTimeoutMs, boardPath: board.basePath };
+  const context: RouteContext = { queues, redis, prefix, logger, refreshMs, commandTimeoutMs, boardPath: board.basePath };
 
   const app = express();
   app.disable('x-powered-by');

@@ -26,6 +26,7 @@ export async function startDashboard(options: {
   const app = createApp({
     queues,
     redis,
+    prefix: options.prefix,
     logger,
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
     ...(options.refreshMs === undefined ? {} : { refreshMs: options.refreshMs }),

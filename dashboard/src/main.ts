@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const app = createApp({
     queues,
     redis,
+    prefix: config.CONVEYOR_PREFIX,
     logger,
     refreshMs: config.DASHBOARD_REFRESH_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,

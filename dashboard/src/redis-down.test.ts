@@ -1,4 +1,4 @@
-import { startRedisServer, testPrefix, waitFor, type RedisServerHandle } from '@conveyor/shared/testing';
+import { parsePrometheusText, startRedisServer, testPrefix, waitFor, type RedisServerHandle } from '@conveyor/shared/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
@@ -30,7 +30,12 @@ describe('dashboard while Redis is away', () => {
   it('answers 503 within the deadline when Redis is connected but does not answer', async () => {
     const admin = new Redis(server.url);
     try {
-      await admin.client('PAUSE', 2_000, 'ALL');
+      // Long enough for the four requests below, each held to the 500 ms deadline; UNPAUSE ends it.
+      await admin.client('PAUSE', 4_000, 'ALL');
+      const metrics = await timedFetch(`${dash.url}/metrics`);
+      expect(metrics.response.status).toBe(503);
+      expect(metrics.elapsedMs).toBeLessThan(1_000);
+      expect(metrics.text).toMatch(/^# Queue figures unavailable \(redis_unavailable\): Redis did not answer/);
       for (const path of ['/api/queues', '/readyz']) {
         const { response, text, elapsedMs } = await timedFetch(`${dash.url}${path}`);
         expect(response.status, path).toBe(503);
@@ -63,6 +68,18 @@ describe('dashboard while Redis is away', () => {
       expect(body.error.message, path).toMatch(/Redis/);
     }
 
+    // /metrics: 503 at once (the scrape fails, queue series go stale); the body still carries
+    // this process's metrics, for a person with curl.
+    const metrics = await timedFetch(`${dash.url}/metrics`);
+    expect(metrics.response.status).toBe(503);
+    expect(metrics.elapsedMs).toBeLessThan(1_000);
+    expect(metrics.response.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(metrics.response.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
+    const exposition = parsePrometheusText(metrics.text);
+    expect(metrics.text).toMatch(/^# Queue figures unavailable \(redis_unavailable\): Redis is unreachable/);
+    expect(exposition.type.get('process_resident_memory_bytes')).toBe('gauge');
+    expect([...exposition.names()].filter((name) => name.startsWith('conveyor_'))).toEqual([]);
+
     const page = await timedFetch(`${dash.url}/`, { headers: { accept: 'text/html' } });
     expect(page.response.status).toBe(503);
     expect(page.elapsedMs).toBeLessThan(1_000);
@@ -84,6 +101,7 @@ describe('dashboard while Redis is away', () => {
       what: 'the dashboard to reconnect',
       timeoutMs: 15_000,
     });
+    expect((await fetch(`${dash.url}/metrics`)).status).toBe(200);
     const recovered = await fetch(`${dash.url}/`);
     expect(recovered.status).toBe(200);
     expect(await recovered.text()).not.toContain('Redis unreachable');

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createRedis, jobNames, MAX_PRIORITY } from '@conveyor/shared';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parsePrometheusText } from '@conveyor/shared/testing';
 import { createApp } from './app.ts';
 import { get, post, silentLogger, startTestServer, type TestServer } from './testing/test-server.ts';
 
@@ -245,6 +246,18 @@ describe('the rest of the app', () => {
   it('answers /healthz and /readyz while Redis is up', async () => {
     expect(await get(`${app.url}/healthz`)).toMatchObject({ status: 200, json: { status: 'ok' } });
     expect(await get(`${app.url}/readyz`)).toMatchObject({ status: 200, json: { status: 'ok' } });
+  });
+
+  it('serves its process metrics at /metrics in the Prometheus text format', async () => {
+    const res = await fetch(`${app.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
+    const metrics = parsePrometheusText(await res.text());
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(metrics.type.has(name), name).toBe(true);
+      expect(metrics.help.get(name), name).toBeTruthy();
+    }
+    expect(metrics.value('process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 
   it('answers 404 not_found in the envelope for unknown routes and methods', async () => {

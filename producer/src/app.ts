@@ -9,6 +9,7 @@ import type { Producer } from './client.ts';
 import { errorHandler, notFoundHandler } from './http-error.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
+import { metricsRouter } from './routes/metrics.ts';
 
 export interface AppDeps {
   producer: Pick<Producer, 'enqueueUnknown' | 'getJob' | 'ping'>;
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use(healthRouter(deps));
+  app.use(metricsRouter());
   app.use('/v1/jobs', jobsRouter(deps));
 
   app.use(notFoundHandler);

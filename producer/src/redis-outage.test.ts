@@ -55,6 +55,9 @@ describe('while Redis is down', () => {
     expect(ready.elapsedMs).toBeLessThan(1_000);
 
     expect(await get(`${app.url}/healthz`)).toMatchObject({ status: 200, json: { status: 'ok' } });
+    const metrics = await fetch(`${app.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('# TYPE process_resident_memory_bytes gauge');
   });
 
   it('throws RedisUnavailableError from the client at once', async () => {

@@ -7,10 +7,12 @@
  * Both answer 503 `stalled_worker`, with per-queue details, when a queue has had jobs
  * waiting and no progress here for WORKER_STUCK_AFTER_MS although this worker had room for
  * them (progress-watch.ts): a wedged worker should be restarted, not trusted.
+ * - `GET /metrics` → this process's metrics in the Prometheus text format (CPU, memory,
+ *   event-loop lag…; @conveyor/shared process-metrics.ts), always, stalled or not.
  * Errors use the one envelope `{"error": {"code", "message", "details"}}`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { coerceError, withDeadline, type Logger, type QueueName } from '@conveyor/shared';
+import { coerceError, PROMETHEUS_CONTENT_TYPE, renderProcessMetrics, withDeadline, type Logger, type QueueName } from '@conveyor/shared';
 import type { Worker } from 'bullmq';
 import type { ProgressWatch } from './progress-watch.ts';
 import type { WorkerStats } from './start-worker.ts';
@@ -41,6 +43,14 @@ class HealthError extends Error {
 interface WorkerReadiness {
   running: boolean;
   redis: string;
+}
+
+/** A route's answer in another format than JSON. */
+class TextBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+  ) {}
 }
 
 type Route = (deps: HealthServerDeps) => Promise<unknown>;
@@ -75,6 +85,7 @@ const routes: Record<string, Route> = {
     await refuseWhenStuck(progress);
     return { status: 'ready', queues };
   },
+  '/metrics': async () => new TextBody(PROMETHEUS_CONTENT_TYPE, await renderProcessMetrics()),
 };
 
 function healthBody(workers: HealthServerDeps['workers'], concurrency: HealthServerDeps['concurrency'], stats: WorkerStats) {
@@ -88,7 +99,7 @@ function healthBody(workers: HealthServerDeps['workers'], concurrency: HealthSer
   };
 }
 
-/** An HTTP server (not yet listening) answering /healthz and /readyz. */
+/** An HTTP server (not yet listening) answering /healthz, /readyz and /metrics. */
 export function createHealthServer(deps: HealthServerDeps): Server {
   return createServer((req, res) => {
     answer(req, deps).then(
@@ -124,9 +135,9 @@ async function readinessOf(worker: Worker): Promise<WorkerReadiness> {
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = body instanceof TextBody ? body.text : JSON.stringify(body);
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': body instanceof TextBody ? body.contentType : 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
   });

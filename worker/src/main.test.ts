@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { jobKinds, jobOptionsFor } from '@conveyor/shared';
-import { freePort, startApp, testPrefix, waitFor, type AppProcess } from '@conveyor/shared/testing';
+import { freePort, parsePrometheusText, startApp, testPrefix, waitFor, type AppProcess } from '@conveyor/shared/testing';
 // Declares `inject('redisUrl')`.
 import type {} from '@conveyor/shared/testing/global-setup';
 import { Queue } from 'bullmq';
@@ -58,6 +58,15 @@ describe('worker process', () => {
     }, { what: '/readyz to answer 200' });
     expect(await ready.json()).toMatchObject({ status: 'ready', queues: { email: { running: true, redis: 'ready' } } });
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
+    const exposition = parsePrometheusText(await metrics.text());
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']) {
+      expect(exposition.type.has(name), name).toBe(true);
+    }
+    expect(exposition.value('process_resident_memory_bytes')).toBeGreaterThan(0);
 
     expect(await app.stop()).toEqual({ code: 0, signal: null });
   });

@@ -7,6 +7,8 @@ export interface RouteContext {
   queues: CatalogQueues;
   /** The connection the queues share; probed by /readyz. */
   redis: Redis;
+  /** The BullMQ key prefix of the queues (the queue model's keys live under it too). */
+  prefix: string;
   logger: Logger;
   /** How often the overview refreshes itself, in ms. */
   refreshMs: number;

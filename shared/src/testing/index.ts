@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type {} from './global-setup.ts';
 
 export { startRedisServer, freePort, type RedisServerHandle } from '../redis-server.ts';
+export { parsePrometheusText, type PrometheusExposition, type PrometheusSample } from './prometheus-text.ts';
 
 /** A fresh key prefix, so tests sharing one redis-server never see each other's keys. */
 export function testPrefix(label = 't'): string {
