@@ -15,13 +15,14 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 # Only the manifests, so this layer is rebuilt only when dependencies change. npm ci needs
-# every workspace's package.json, e2e's included, to match the lockfile.
+# every workspace's package.json, e2e's and bench's included, to match the lockfile.
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
 COPY producer/package.json producer/
 COPY worker/package.json worker/
 COPY dashboard/package.json dashboard/
 COPY e2e/package.json e2e/
+COPY bench/package.json bench/
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 

@@ -174,8 +174,9 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     drainDelay: DRAIN_DELAY_SEC,
     settings: { backoffStrategy },
     // BullMQ's completed/failed counters, kept atomically as jobs finish: the departures the
-    // queue model's arrival count rests on (@conveyor/shared queue-model/snapshot.ts).
-    metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS },
+    // queue model's arrival count rests on (@conveyor/shared queue-model/snapshot.ts). Part
+    // of recording figures: off with the recorder.
+    ...(deps.recorder ? { metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS } } : {}),
   });
 
   let lastError = { message: '', atMs: 0 };

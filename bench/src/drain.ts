@@ -1,0 +1,94 @@
+/**
+ * Drain throughput: a queue pre-filled with N `email.send` jobs (catalog options, no-op
+ * latency) drained by one worker at a given concurrency, timed from the worker's start to
+ * its N-th completion. Variants, run in one process against the same Redis:
+ *
+ *   bullmq            a raw BullMQ Worker whose processor returns at once
+ *   conveyor          Conveyor's worker runtime (validation, timeouts, attempt log on failure,
+ *                     dead-letter hooks, logging) with queue-model figures recorded
+ *   conveyor-no-figs  the same runtime with figure recording off
+ */
+import {
+  createLogger,
+  createQueueModelRecorder,
+  jobKinds,
+  jobOptionsFor,
+  redisConnectionOptions,
+  type QueueModelRecorder,
+} from '@conveyor/shared';
+import { createHandlers, startWorker } from '@conveyor/worker';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+export type DrainVariant = 'bullmq' | 'conveyor' | 'conveyor-no-figs';
+
+const silent = createLogger({ name: 'bench', level: 'silent' });
+
+async function fill(queue: Queue, jobs: number): Promise<void> {
+  const options = jobOptionsFor(jobKinds['email.send']);
+  const data = { to: 'ada@example.com', subject: 'bench', body: 'hello' };
+  for (let done = 0; done < jobs; done += 1_000) {
+    const n = Math.min(1_000, jobs - done);
+    await queue.addBulk(Array.from({ length: n }, () => ({ name: 'email.send', data, opts: options })));
+  }
+}
+
+/** Drains `jobs` jobs once; returns jobs/s. The caller gives each round a fresh prefix. */
+export async function drainRound(options: {
+  redisUrl: string;
+  prefix: string;
+  variant: DrainVariant;
+  jobs: number;
+  concurrency: number;
+}): Promise<number> {
+  const connection = redisConnectionOptions({ url: options.redisUrl, mode: 'wait-out' });
+  const queue = new Queue('email', { connection, prefix: options.prefix });
+  await fill(queue, options.jobs);
+
+  let recorderRedis: Redis | undefined;
+  let recorder: QueueModelRecorder | undefined;
+  let worker: Worker;
+  let completed = 0;
+  let started = 0;
+  const done = new Promise<number>((resolve) => {
+    const onCompleted = () => {
+      completed++;
+      if (completed === options.jobs) resolve(performance.now());
+    };
+    const begin = () => {
+      started = performance.now();
+      if (options.variant === 'bullmq') {
+        worker = new Worker('email', async () => ({ ok: true }), {
+          connection,
+          prefix: options.prefix,
+          concurrency: options.concurrency,
+        });
+      } else {
+        if (options.variant === 'conveyor') {
+          recorderRedis = new Redis(options.redisUrl);
+          recorder = createQueueModelRecorder({ redis: recorderRedis, prefix: options.prefix, concurrency: { email: options.concurrency } });
+        }
+        worker = startWorker('email', {
+          connection,
+          prefix: options.prefix,
+          concurrency: options.concurrency,
+          handlers: createHandlers({
+            email: { latencyMs: 0 },
+            webhook: { signingSecret: 'bench', timeoutMs: 1_000, allowedHosts: [] },
+            report: { stepDelayMs: 0 },
+          }),
+          logger: silent,
+          ...(recorder ? { recorder } : {}),
+        });
+      }
+      worker.on('completed', onCompleted);
+    };
+    begin();
+  });
+  const finished = await done;
+  await worker!.close();
+  await recorder?.close();
+  recorderRedis?.disconnect();
+  await queue.close();
+  return options.jobs / ((finished - started) / 1_000);
+}

@@ -1,0 +1,94 @@
+/**
+ * `npm run bench`: Conveyor side by side with raw BullMQ, in one run, against a private
+ * redis-server this script starts (and flushes between rounds: nothing else uses it).
+ *
+ *   npm run bench                    full: 20,000 jobs × 3 rounds per figure, 1k vs 1M waiting
+ *   npm run bench -- --quick         a smoke run of about a minute (figures are indicative only)
+ *   npm run bench -- --jobs 50000 --rounds 5
+ *
+ * Each figure is the median of its rounds; the order of the variants rotates every round so
+ * that none always runs first (warm JIT) or last (fuller Redis). Full runs write
+ * bench/results/<date>.json; every run prints a markdown table.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startRedisServer } from '@conveyor/shared';
+import { Redis } from 'ioredis';
+import { drainRound, type DrainVariant } from './drain.ts';
+import { modelReadBench } from './model-read.ts';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, jobs: { type: 'string' }, rounds: { type: 'string' } },
+});
+const quick = values.quick;
+const jobs = Number(values.jobs ?? (quick ? 3_000 : 20_000));
+const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+const concurrencies = quick ? [10] : [10, 50];
+const modelSizes = quick ? [1_000, 50_000] : [1_000, 1_000_000];
+const variants: DrainVariant[] = ['bullmq', 'conveyor', 'conveyor-no-figs'];
+if (!(Number.isInteger(jobs) && jobs > 0 && Number.isInteger(rounds) && rounds > 0)) {
+  console.error('--jobs and --rounds must be positive integers');
+  process.exit(2);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const log = (line: string) => console.error(line);
+
+const server = await startRedisServer();
+const admin = new Redis(server.url);
+const redisVersion = (await admin.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?';
+try {
+  const drain: Record<number, Record<DrainVariant, number[]>> = {};
+  for (const concurrency of concurrencies) {
+    drain[concurrency] = { bullmq: [], conveyor: [], 'conveyor-no-figs': [] };
+    for (let round = 0; round < rounds; round++) {
+      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+      for (const variant of order) {
+        await admin.flushall();
+        const rate = await drainRound({ redisUrl: server.url, prefix: `bench${round}`, variant, jobs, concurrency });
+        drain[concurrency]![variant].push(rate);
+        log(`drain c=${concurrency} ${variant} round ${round + 1}: ${Math.round(rate)} jobs/s`);
+      }
+    }
+  }
+  await admin.flushall();
+  const model = await modelReadBench({ redisUrl: server.url, prefix: 'benchmodel', sizes: modelSizes });
+  for (const m of model) log(`queue-model read with ${m.waiting} waiting: median ${m.medianMs.toFixed(2)} ms`);
+  await admin.flushall();
+
+  const date = new Date().toISOString().slice(0, 10);
+  const nodeVersion = process.version;
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${nodeVersion}, Redis ${redisVersion}`;
+  const lines: string[] = [];
+  lines.push(`Benchmark ${date} (\`npm run bench${quick ? ' -- --quick' : ''}\`): ${machine}; ${jobs.toLocaleString('en-US')} jobs, median of ${rounds} round(s).`, '');
+  lines.push('| drain, one worker | raw BullMQ | Conveyor (figures on) | Conveyor (figures off) | Conveyor ÷ BullMQ | cost of figures |');
+  lines.push('|---|---|---|---|---|---|');
+  const summary: Record<string, unknown> = {};
+  for (const concurrency of concurrencies) {
+    const m = Object.fromEntries(variants.map((v) => [v, median(drain[concurrency]![v])])) as Record<DrainVariant, number>;
+    summary[`c${concurrency}`] = { ...m, rounds: drain[concurrency] };
+    const ratio = m.conveyor / m.bullmq;
+    const cost = 1 - m.conveyor / m['conveyor-no-figs'];
+    lines.push(
+      `| concurrency ${concurrency} | ${Math.round(m.bullmq).toLocaleString('en-US')} jobs/s | ${Math.round(m.conveyor).toLocaleString('en-US')} | ` +
+        `${Math.round(m['conveyor-no-figs']).toLocaleString('en-US')} | ${ratio.toFixed(2)}× | ${(cost * 100).toFixed(1)} % |`,
+    );
+  }
+  lines.push('', '| queue-model read (3 queues) | median | p95 |', '|---|---|---|');
+  for (const m of model) lines.push(`| ${m.waiting.toLocaleString('en-US')} jobs waiting | ${m.medianMs.toFixed(2)} ms | ${m.p95Ms.toFixed(2)} ms |`);
+  const table = lines.join('\n');
+  console.log(table);
+
+  if (!quick) {
+    const dir = join(import.meta.dirname, '..', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${date}.json`);
+    writeFileSync(file, `${JSON.stringify({ date, machine, jobs, rounds, drain: summary, modelRead: model, table }, null, 2)}\n`);
+    log(`wrote ${file}`);
+  }
+} finally {
+  admin.disconnect();
+  await server.stop();
+}
