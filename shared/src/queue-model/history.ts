@@ -9,9 +9,9 @@
  * of the points around it null rather than guessed; its latency samples still count.
  */
 import type { Redis } from 'ioredis';
-import { addToBucket, emptyHistogram, summarize, type Histogram, type LatencySummary } from './histogram.ts';
+import { emptyCounts, mergeCounts, parseCounts } from './counts.ts';
+import { summarize, type LatencySummary } from './histogram.ts';
 import { MINUTE_MS, minuteKey, minuteOf } from './keys.ts';
-import { parseCounterMark, type CounterMark } from './snapshot.ts';
 
 export interface HistoryPoint {
   fromMs: number;
@@ -32,35 +32,6 @@ export interface HistoryPoint {
 /** At most this many minute hashes are read in one call (7 days). */
 export const MAX_HISTORY_MINUTES = 7 * 24 * 60;
 
-interface Minute {
-  mark?: CounterMark;
-  wait: Histogram;
-  service: Histogram;
-  ok: number;
-  failed: number;
-  deadLettered: number;
-}
-
-function parseMinute(hash: Record<string, string>): Minute {
-  const minute: Minute = { wait: emptyHistogram(), service: emptyHistogram(), ok: 0, failed: 0, deadLettered: 0 };
-  const mark = parseCounterMark(hash.a);
-  if (mark) minute.mark = mark;
-  for (const [field, text] of Object.entries(hash)) {
-    const n = Number(text);
-    if (!Number.isFinite(n)) continue;
-    const rest = field.slice(1);
-    if ((field[0] === 'w' || field[0] === 's') && /^\d+$/.test(rest)) addToBucket(field[0] === 'w' ? minute.wait : minute.service, Number(rest), n);
-    else if (field === 'wn') minute.wait.count = n;
-    else if (field === 'ws') minute.wait.sumMs = n;
-    else if (field === 'sn') minute.service.count = n;
-    else if (field === 'ss') minute.service.sumMs = n;
-    else if (field === 'ok') minute.ok = n;
-    else if (field === 'fa') minute.failed = n;
-    else if (field === 'dl') minute.deadLettered = n;
-  }
-  return minute;
-}
-
 /**
  * The history of `queue` from `fromMs` to `toMs` (default the last hour), in points of
  * `stepMinutes` (default 1). Reads one hash per minute, in one pipeline.
@@ -78,28 +49,15 @@ export async function readQueueHistory(
   const results = (await pipeline.exec()) ?? [];
   const minutes = results.map(([error, value]) => {
     if (error) throw error;
-    return parseMinute(value as Record<string, string>);
+    return parseCounts(value as Record<string, string>);
   });
 
   const points: HistoryPoint[] = [];
   for (let start = 0; start <= toMinute - fromMinute; start += step) {
     const slice = minutes.slice(start, Math.min(start + step, toMinute - fromMinute + 1));
-    const wait = emptyHistogram();
-    const service = emptyHistogram();
-    let ok = 0;
-    let failed = 0;
-    let deadLettered = 0;
-    for (const m of slice) {
-      for (const [i, n] of m.wait.buckets) addToBucket(wait, i, n);
-      for (const [i, n] of m.service.buckets) addToBucket(service, i, n);
-      wait.count += m.wait.count;
-      wait.sumMs += m.wait.sumMs;
-      service.count += m.service.count;
-      service.sumMs += m.service.sumMs;
-      ok += m.ok;
-      failed += m.failed;
-      deadLettered += m.deadLettered;
-    }
+    const sum = emptyCounts();
+    for (const m of slice) mergeCounts(sum, m);
+    const { wait, service, ok, failed, deadLettered } = sum;
     const open = minutes[start]?.mark;
     const close = minutes[start + slice.length]?.mark;
     const spanSec = open && close ? (close.atMs - open.atMs) / 1_000 : 0;

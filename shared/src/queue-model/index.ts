@@ -5,3 +5,4 @@ export * from './reader.ts';
 export * from './recorder.ts';
 export * from './snapshot.ts';
 export * from './history.ts';
+export * from './counts.ts';

@@ -13,10 +13,11 @@
  * slot plus the six before it; each figure says the exact span it covers (fromMs, toMs).
  */
 import type { Redis } from 'ioredis';
-import { addToBucket, emptyHistogram, summarize, type Histogram, type LatencySummary } from './histogram.ts';
+import { emptyCounts, mergeCounts, parseCounts, type BucketCounts } from './counts.ts';
+import { summarize, type LatencySummary } from './histogram.ts';
 import { SLOT_MS, slotKey, slotOf, totalsKey, workersKey } from './keys.ts';
 import { DEFAULT_HISTORY_TTL_SEC, WORKER_LIVE_MS } from './recorder.ts';
-import { parseCounterMark, snapshotQueue, type CounterMark, type QueueSnapshot } from './snapshot.ts';
+import { snapshotQueue, type CounterMark, type QueueSnapshot } from './snapshot.ts';
 
 export type WindowName = '10s' | '1m';
 const WINDOW_SLOTS: Record<WindowName, number> = { '10s': 1, '1m': 6 };
@@ -63,53 +64,10 @@ export interface QueueFigures {
     | { state: 'unknown' };
 }
 
-interface SlotData {
-  mark?: CounterMark;
-  wait: Histogram;
-  service: Histogram;
-  ok: number;
-  failed: number;
-  deadLettered: number;
-}
-
-function parseSlot(hash: Record<string, string>): SlotData {
-  const slot: SlotData = { wait: emptyHistogram(), service: emptyHistogram(), ok: 0, failed: 0, deadLettered: 0 };
-  const mark = parseCounterMark(hash.a);
-  if (mark) slot.mark = mark;
-  for (const [field, value] of Object.entries(hash)) {
-    const n = Number(value);
-    if (!Number.isFinite(n)) continue;
-    const kind = field[0];
-    const rest = field.slice(1);
-    if ((kind === 'w' || kind === 's') && /^\d+$/.test(rest)) addToBucket(kind === 'w' ? slot.wait : slot.service, Number(rest), n);
-    else if (field === 'wn') slot.wait.count = n;
-    else if (field === 'ws') slot.wait.sumMs = n;
-    else if (field === 'sn') slot.service.count = n;
-    else if (field === 'ss') slot.service.sumMs = n;
-    else if (field === 'ok') slot.ok = n;
-    else if (field === 'fa') slot.failed = n;
-    else if (field === 'dl') slot.deadLettered = n;
-  }
-  return slot;
-}
-
-function windowFigures(slots: SlotData[], firstSlot: number, snapshot: QueueSnapshot): WindowFigures {
-  const wait = emptyHistogram();
-  const service = emptyHistogram();
-  let ok = 0;
-  let failed = 0;
-  let deadLettered = 0;
-  for (const slot of slots) {
-    for (const [index, n] of slot.wait.buckets) addToBucket(wait, index, n);
-    for (const [index, n] of slot.service.buckets) addToBucket(service, index, n);
-    wait.count += slot.wait.count;
-    wait.sumMs += slot.wait.sumMs;
-    service.count += slot.service.count;
-    service.sumMs += slot.service.sumMs;
-    ok += slot.ok;
-    failed += slot.failed;
-    deadLettered += slot.deadLettered;
-  }
+function windowFigures(slots: BucketCounts[], firstSlot: number, snapshot: QueueSnapshot): WindowFigures {
+  const sum = emptyCounts();
+  for (const slot of slots) mergeCounts(sum, slot);
+  const { wait, service, ok, failed, deadLettered } = sum;
   const fromMs = firstSlot * SLOT_MS;
   const toMs = snapshot.atMs;
   // The earliest counter snapshot in the window, against the one just taken.
@@ -164,7 +122,7 @@ async function readQueue(
     if (error) throw error;
     return value as Record<string, string>;
   });
-  const slots = hashes.slice(0, current - first + 1).map(parseSlot);
+  const slots = hashes.slice(0, current - first + 1).map(parseCounts);
   const workersHash = hashes[current - first + 1] ?? {};
   const totalsHash = hashes[current - first + 2] ?? {};
 

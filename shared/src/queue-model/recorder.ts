@@ -10,7 +10,8 @@
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { addSample, emptyHistogram, type Histogram } from './histogram.ts';
+import { emptyCounts, mergeCounts, type BucketCounts } from './counts.ts';
+import { addSample } from './histogram.ts';
 import { histogramTotalsKey, LIVE_TTL_SEC, minuteKey, minuteOf, SLOT_MS, slotKey, slotOf, totalsKey, workersKey } from './keys.ts';
 import { snapshotQueue } from './snapshot.ts';
 
@@ -38,16 +39,9 @@ export interface QueueModelRecorder {
   close(): Promise<void>;
 }
 
-interface Tally {
-  wait: Histogram;
-  service: Histogram;
-  ok: number;
-  failed: number;
-  deadLettered: number;
-}
+type Tally = BucketCounts;
 
-const emptyTally = (): Tally => ({ wait: emptyHistogram(), service: emptyHistogram(), ok: 0, failed: 0, deadLettered: 0 });
-
+/** The fields of a tally that also go into the since-the-start histogram totals (keys.ts). */
 const HISTOGRAM_FIELD = /^[ws](\d+|n|s)$/;
 
 /** The hash fields a tally adds (see keys.ts for their meaning). */
@@ -93,7 +87,7 @@ export function createQueueModelRecorder(deps: {
     if (!slots) pending.set(queue, (slots = new Map()));
     const slot = slotOf(atMs);
     let tally = slots.get(slot);
-    if (!tally) slots.set(slot, (tally = emptyTally()));
+    if (!tally) slots.set(slot, (tally = emptyCounts()));
     return tally;
   };
 
@@ -150,16 +144,7 @@ export function createQueueModelRecorder(deps: {
     for (const [queue, slots] of batch) {
       for (const [slot, tally] of slots) {
         if (slot < oldest) continue;
-        const into = tallyFor(queue, slot * SLOT_MS);
-        for (const [index, n] of tally.wait.buckets) into.wait.buckets.set(index, (into.wait.buckets.get(index) ?? 0) + n);
-        for (const [index, n] of tally.service.buckets) into.service.buckets.set(index, (into.service.buckets.get(index) ?? 0) + n);
-        into.wait.count += tally.wait.count;
-        into.wait.sumMs += tally.wait.sumMs;
-        into.service.count += tally.service.count;
-        into.service.sumMs += tally.service.sumMs;
-        into.ok += tally.ok;
-        into.failed += tally.failed;
-        into.deadLettered += tally.deadLettered;
+        mergeCounts(tallyFor(queue, slot * SLOT_MS), tally);
       }
     }
   };
