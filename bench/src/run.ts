@@ -2,9 +2,9 @@
  * `npm run bench`: Conveyor side by side with raw BullMQ, in one run, against a private
  * redis-server this script starts (and flushes between rounds: nothing else uses it).
  *
- *   npm run bench                    full: 20,000 jobs × 3 rounds per figure, 1k vs 1M waiting
+ *   npm run bench                    full: 20,000 jobs × 7 rounds per figure, 1k vs 1M waiting
  *   npm run bench -- --quick         a smoke run of about a minute (figures are indicative only)
- *   npm run bench -- --jobs 50000 --rounds 5
+ *   npm run bench -- --jobs 50000 --rounds 7 --concurrency 10,50,200
  *
  * Each figure is the median of its rounds; the order of the variants rotates every round so
  * that none always runs first (warm JIT) or last (fuller Redis). Full runs write
@@ -20,19 +20,22 @@ import { drainRound, type DrainVariant } from './drain.ts';
 import { modelReadBench } from './model-read.ts';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, jobs: { type: 'string' }, rounds: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, jobs: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' } },
 });
 const quick = values.quick;
 const jobs = Number(values.jobs ?? (quick ? 3_000 : 20_000));
-const rounds = Number(values.rounds ?? (quick ? 1 : 3));
-const concurrencies = quick ? [10] : [10, 50];
+const rounds = Number(values.rounds ?? (quick ? 1 : 7));
+const concurrencies = values.concurrency ? values.concurrency.split(',').map(Number) : quick ? [10] : [10, 50];
 const modelSizes = quick ? [1_000, 50_000] : [1_000, 1_000_000];
 const variants: DrainVariant[] = ['bullmq', 'conveyor', 'conveyor-no-figs'];
-if (!(Number.isInteger(jobs) && jobs > 0 && Number.isInteger(rounds) && rounds > 0)) {
-  console.error('--jobs and --rounds must be positive integers');
+if (!(Number.isInteger(jobs) && jobs > 0 && Number.isInteger(rounds) && rounds > 0 && concurrencies.every((c) => Number.isInteger(c) && c > 0))) {
+  console.error('--jobs, --rounds and --concurrency must be positive integers');
   process.exit(2);
 }
 
+/** The widest (max − min) ÷ median over the variants' rounds: how far one run can be trusted. */
+const spread = (byVariant: Record<DrainVariant, number[]>) =>
+  `±${Math.round((Math.max(...variants.map((v) => (Math.max(...byVariant[v]) - Math.min(...byVariant[v])) / median(byVariant[v]))) * 100) / 2)} %`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const log = (line: string) => console.error(line);
 
@@ -62,18 +65,25 @@ try {
   const nodeVersion = process.version;
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${nodeVersion}, Redis ${redisVersion}`;
   const lines: string[] = [];
-  lines.push(`Benchmark ${date} (\`npm run bench${quick ? ' -- --quick' : ''}\`): ${machine}; ${jobs.toLocaleString('en-US')} jobs, median of ${rounds} round(s).`, '');
-  lines.push('| drain, one worker | raw BullMQ | Conveyor (figures on) | Conveyor (figures off) | Conveyor ÷ BullMQ | cost of figures |');
-  lines.push('|---|---|---|---|---|---|');
+  lines.push(
+    `Benchmark ${date} (\`npm run bench${quick ? ' -- --quick' : ''}\`): ${machine}; ${jobs.toLocaleString('en-US')} jobs, ` +
+      `median of ${rounds} round(s); ratios are medians of each round's own ratio.`,
+    '',
+  );
+  lines.push('| drain, one worker | raw BullMQ | Conveyor (figures on) | Conveyor (figures off) | Conveyor ÷ BullMQ | cost of figures | spread of rounds |');
+  lines.push('|---|---|---|---|---|---|---|');
   const summary: Record<string, unknown> = {};
   for (const concurrency of concurrencies) {
     const m = Object.fromEntries(variants.map((v) => [v, median(drain[concurrency]![v])])) as Record<DrainVariant, number>;
     summary[`c${concurrency}`] = { ...m, rounds: drain[concurrency] };
-    const ratio = m.conveyor / m.bullmq;
-    const cost = 1 - m.conveyor / m['conveyor-no-figs'];
+    // Ratios are taken within each round (its variants ran back to back), then the median:
+    // the machine's load drifts between rounds far more than within one.
+    const rounds_ = drain[concurrency]!;
+    const ratio = median(rounds_.conveyor.map((rate, r) => rate / rounds_.bullmq[r]!));
+    const cost = 1 - median(rounds_.conveyor.map((rate, r) => rate / rounds_['conveyor-no-figs'][r]!));
     lines.push(
       `| concurrency ${concurrency} | ${Math.round(m.bullmq).toLocaleString('en-US')} jobs/s | ${Math.round(m.conveyor).toLocaleString('en-US')} | ` +
-        `${Math.round(m['conveyor-no-figs']).toLocaleString('en-US')} | ${ratio.toFixed(2)}× | ${(cost * 100).toFixed(1)} % |`,
+        `${Math.round(m['conveyor-no-figs']).toLocaleString('en-US')} | ${ratio.toFixed(2)}× | ${(cost * 100).toFixed(1)} % | ${spread(drain[concurrency]!)} |`,
     );
   }
   lines.push('', '| queue-model read (3 queues) | median | p95 |', '|---|---|---|');

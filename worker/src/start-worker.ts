@@ -129,7 +129,8 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     const name = kind.name as JobName;
     const handler = deps.handlers[name] as Handler<JobName>;
     const attempt = job.attemptsMade + 1;
-    const jobLogger = logger.child({ jobId: job.id, job: name, attempt });
+    // Made on first use: a pino child per job is measurable at thousands of jobs a second.
+    let jobLogger: Logger | undefined;
     let settled = false;
     stats.active++;
     try {
@@ -144,13 +145,15 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
             progress: async (percent) => {
               if (!settled) await job.updateProgress(percent);
             },
-            logger: jobLogger,
+            get logger() {
+              return (jobLogger ??= logger.child({ jobId: job.id, job: name, attempt }));
+            },
           }),
         { timeoutMs: deps.timeoutMs?.[name] ?? kind.policy.timeoutMs, ...(signal ? { signal } : {}) },
       );
     } catch (thrown) {
       if (signal?.aborted && signal.reason === SHUTDOWN_ABORT_REASON) {
-        await releaseJob(job, token, jobLogger);
+        await releaseJob(job, token, jobLogger ?? logger.child({ jobId: job.id, job: name, attempt }));
         // Tells BullMQ the job has left the active state without finishing.
         throw new WaitingError();
       }

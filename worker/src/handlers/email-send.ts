@@ -33,8 +33,7 @@ export function createEmailSendHandler(options: EmailSendOptions) {
       throw new TemporarySendError(`451 4.4.0 temporary failure: the domain "${domain}" does not resolve`);
     }
     const digest = createHash('sha256').update(ctx.jobId).digest('hex').slice(0, 24);
-    const messageId = `<${digest}@conveyor.local>`;
-    ctx.logger.debug({ to: data.to, messageId }, 'email sent (simulated)');
-    return { messageId, to: data.to };
+    // No per-send log line: the runtime logs each completion at debug, with the job id.
+    return { messageId: `<${digest}@conveyor.local>`, to: data.to };
   }) satisfies Handler<'email.send'>;
 }
