@@ -44,15 +44,28 @@ const admin = new Redis(server.url);
 const redisVersion = (await admin.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?';
 try {
   const drain: Record<number, Record<DrainVariant, number[]>> = {};
+  // CPU µs per job, worker process + redis-server, by round.
+  const cpu: Record<number, Record<DrainVariant, number[]>> = {};
+  // Warm-up, not measured: every variant's code is JIT-compiled before any round counts, so the
+  // variant that happens to run first does not pay for it.
+  for (const variant of variants) {
+    await admin.flushall();
+    await drainRound({ redisUrl: server.url, prefix: 'warmup', variant, jobs: Math.min(jobs, 5_000), concurrency: concurrencies[0]! });
+  }
   for (const concurrency of concurrencies) {
     drain[concurrency] = { bullmq: [], conveyor: [], 'conveyor-no-figs': [] };
+    cpu[concurrency] = { bullmq: [], conveyor: [], 'conveyor-no-figs': [] };
     for (let round = 0; round < rounds; round++) {
       const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
       for (const variant of order) {
         await admin.flushall();
-        const rate = await drainRound({ redisUrl: server.url, prefix: `bench${round}`, variant, jobs, concurrency });
-        drain[concurrency]![variant].push(rate);
-        log(`drain c=${concurrency} ${variant} round ${round + 1}: ${Math.round(rate)} jobs/s`);
+        const result = await drainRound({ redisUrl: server.url, prefix: `bench${round}`, variant, jobs, concurrency });
+        drain[concurrency]![variant].push(result.jobsPerSec);
+        cpu[concurrency]![variant].push(result.workerCpuUs + result.redisCpuUs);
+        log(
+          `drain c=${concurrency} ${variant} round ${round + 1}: ${Math.round(result.jobsPerSec)} jobs/s, ` +
+            `CPU ${result.workerCpuUs.toFixed(1)} µs worker + ${result.redisCpuUs.toFixed(1)} µs Redis per job`,
+        );
       }
     }
   }
@@ -70,20 +83,26 @@ try {
       `median of ${rounds} round(s); ratios are medians of each round's own ratio.`,
     '',
   );
-  lines.push('| drain, one worker | raw BullMQ | Conveyor (figures on) | Conveyor (figures off) | Conveyor ÷ BullMQ | cost of figures | spread of rounds |');
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push(
+    '| drain, one worker | raw BullMQ | Conveyor (figures on) | Conveyor (figures off) | Conveyor ÷ BullMQ | spread of rounds | CPU per job (worker + Redis): BullMQ / on / off | cost of figures, CPU |',
+  );
+  lines.push('|---|---|---|---|---|---|---|---|');
   const summary: Record<string, unknown> = {};
   for (const concurrency of concurrencies) {
     const m = Object.fromEntries(variants.map((v) => [v, median(drain[concurrency]![v])])) as Record<DrainVariant, number>;
-    summary[`c${concurrency}`] = { ...m, rounds: drain[concurrency] };
     // Ratios are taken within each round (its variants ran back to back), then the median:
     // the machine's load drifts between rounds far more than within one.
     const rounds_ = drain[concurrency]!;
     const ratio = median(rounds_.conveyor.map((rate, r) => rate / rounds_.bullmq[r]!));
-    const cost = 1 - median(rounds_.conveyor.map((rate, r) => rate / rounds_['conveyor-no-figs'][r]!));
+    // What recording figures costs: extra CPU per job (worker and Redis together), paired by round.
+    const c = cpu[concurrency]!;
+    const cpuCost = median(c.conveyor.map((us, r) => us / c['conveyor-no-figs'][r]! - 1));
+    const cpuMedian = (v: DrainVariant) => median(c[v]).toFixed(0);
+    summary[`c${concurrency}`] = { ...m, rounds: drain[concurrency], cpuUsPerJob: c };
     lines.push(
       `| concurrency ${concurrency} | ${Math.round(m.bullmq).toLocaleString('en-US')} jobs/s | ${Math.round(m.conveyor).toLocaleString('en-US')} | ` +
-        `${Math.round(m['conveyor-no-figs']).toLocaleString('en-US')} | ${ratio.toFixed(2)}× | ${(cost * 100).toFixed(1)} % | ${spread(drain[concurrency]!)} |`,
+        `${Math.round(m['conveyor-no-figs']).toLocaleString('en-US')} | ${ratio.toFixed(2)}× | ${spread(drain[concurrency]!)} | ` +
+        `${cpuMedian('bullmq')} / ${cpuMedian('conveyor')} / ${cpuMedian('conveyor-no-figs')} µs | ${(cpuCost * 100).toFixed(1)} % |`,
     );
   }
   lines.push('', '| queue-model read (3 queues) | median | p95 |', '|---|---|---|');
