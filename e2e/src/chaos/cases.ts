@@ -460,9 +460,10 @@ const sigtermLongJobs: ChaosCase = {
       const second = await world.worker(redis, env);
       const jobs = await waitFor(
         async () => {
-          const all = await Promise.all(ids.map((id) => queue.getJob(id)));
-          const states = await Promise.all(all.map((job) => job?.getState()));
-          return states.every((s) => s === 'completed') ? all : undefined;
+          // States first, then the jobs: a job read before it finished would lack its result.
+          const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
+          if (!states.every((s) => s === 'completed')) return undefined;
+          return Promise.all(ids.map((id) => queue.getJob(id)));
         },
         { timeoutMs: 60_000, what: 'every report completed' },
       );
