@@ -2,12 +2,12 @@
  * `npm run bench`: Conveyor side by side with raw BullMQ, in one run, against a private
  * redis-server this script starts (and flushes between rounds: nothing else uses it).
  *
- *   npm run bench                    full: 20,000 jobs × 7 rounds per figure, 1k vs 1M waiting
+ *   npm run bench                    full: 20,000 jobs × 6 rounds per figure (every order once), 1k vs 1M waiting
  *   npm run bench -- --quick         a smoke run of about a minute (figures are indicative only)
  *   npm run bench -- --jobs 50000 --rounds 7 --concurrency 10,50,200
  *
- * Each figure is the median of its rounds; the order of the variants rotates every round so
- * that none always runs first (warm JIT) or last (fuller Redis). Full runs write
+ * Each figure is the median of its rounds; the rounds run the variants in every order (ORDERS)
+ * after a warm-up, so that none is favoured by its position. Full runs write
  * bench/results/<date>.json; every run prints a markdown table.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ const { values } = parseArgs({
 });
 const quick = values.quick;
 const jobs = Number(values.jobs ?? (quick ? 3_000 : 20_000));
-const rounds = Number(values.rounds ?? (quick ? 1 : 7));
+const rounds = Number(values.rounds ?? (quick ? 1 : 6));
 const concurrencies = values.concurrency ? values.concurrency.split(',').map(Number) : quick ? [10] : [10, 50];
 const modelSizes = quick ? [1_000, 50_000] : [1_000, 1_000_000];
 const variants: DrainVariant[] = ['bullmq', 'conveyor', 'conveyor-no-figs'];
@@ -36,6 +36,20 @@ if (!(Number.isInteger(jobs) && jobs > 0 && Number.isInteger(rounds) && rounds >
 /** The widest (max − min) ÷ median over the variants' rounds: how far one run can be trusted. */
 const spread = (byVariant: Record<DrainVariant, number[]>) =>
   `±${Math.round((Math.max(...variants.map((v) => (Math.max(...byVariant[v]) - Math.min(...byVariant[v])) / median(byVariant[v]))) * 100) / 2)} %`;
+/**
+ * The orders variants run in, one per round in turn: every permutation, so each variant runs
+ * first, second and last equally often and after each other variant equally often (a variant
+ * that always followed raw BullMQ would inherit its leftovers: GC debt, Redis memory).
+ */
+const ORDERS: DrainVariant[][] = (() => {
+  const all: DrainVariant[][] = [];
+  const permute = (rest: DrainVariant[], prefix: DrainVariant[]) => {
+    if (rest.length === 0) all.push(prefix);
+    rest.forEach((v, i) => permute([...rest.slice(0, i), ...rest.slice(i + 1)], [...prefix, v]));
+  };
+  permute(variants, []);
+  return all;
+})();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const log = (line: string) => console.error(line);
 
@@ -56,7 +70,7 @@ try {
     drain[concurrency] = { bullmq: [], conveyor: [], 'conveyor-no-figs': [] };
     cpu[concurrency] = { bullmq: [], conveyor: [], 'conveyor-no-figs': [] };
     for (let round = 0; round < rounds; round++) {
-      const order = variants.map((_, i) => variants[(i + round) % variants.length]!);
+      const order = ORDERS[round % ORDERS.length]!;
       for (const variant of order) {
         await admin.flushall();
         const result = await drainRound({ redisUrl: server.url, prefix: `bench${round}`, variant, jobs, concurrency });
