@@ -3,7 +3,7 @@
  * at `/queues`, then 404 and the one error handler. `main.ts` wires it to real connections;
  * tests listen on 127.0.0.1:0.
  */
-import { isRedisReady, type CatalogQueues, type Logger } from '@conveyor/shared';
+import { DEFAULT_HISTORY_TTL_SEC, isRedisReady, type CatalogQueues, type Logger } from '@conveyor/shared';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
@@ -18,6 +18,8 @@ export interface AppDeps {
   redis: Redis;
   /** The BullMQ key prefix the queues were opened with; the queue model's keys live under it. */
   prefix: string;
+  /** How long the queue model's per-minute history is kept, in s (QUEUE_MODEL_HISTORY_DAYS). Default 7 days. */
+  historyTtlSec?: number;
   logger: Logger;
   /** How often the overview refreshes itself, in ms. Default 5,000. */
   refreshMs?: number;
@@ -42,8 +44,9 @@ function securityHeaders() {
 
 export function createApp(deps: AppDeps): Express {
   const { queues, redis, prefix, logger, refreshMs, commandTimeoutMs } = { ...defaults, ...deps };
+  const historyTtlSec = deps.historyTtlSec ?? DEFAULT_HISTORY_TTL_SEC;
   const board = createBoard({ queues: queues.all(), deadLetterQueues: queues.allDeadLetterQueues() });
-  const context: RouteContext = { queues, redis, prefix, logger, refreshMs, commandTimeoutMs, boardPath: board.basePath };
+  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath: board.basePath };
 
   const app = express();
   app.disable('x-powered-by');

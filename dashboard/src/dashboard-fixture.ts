@@ -19,6 +19,7 @@ export async function startDashboard(options: {
   prefix: string;
   commandTimeoutMs?: number;
   refreshMs?: number;
+  historyTtlSec?: number;
 }): Promise<DashboardFixture> {
   const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
   const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: 'conveyor:dashboard-test' }, logger);
@@ -30,6 +31,7 @@ export async function startDashboard(options: {
     logger,
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
     ...(options.refreshMs === undefined ? {} : { refreshMs: options.refreshMs }),
+    ...(options.historyTtlSec === undefined ? {} : { historyTtlSec: options.historyTtlSec }),
   });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   return {

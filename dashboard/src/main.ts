@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     queues,
     redis,
     prefix: config.CONVEYOR_PREFIX,
+    historyTtlSec: config.QUEUE_MODEL_HISTORY_DAYS * 86_400,
     logger,
     refreshMs: config.DASHBOARD_REFRESH_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,

@@ -143,10 +143,13 @@ export function readQueueMetrics(deps: {
   queues: readonly string[];
   /** Longest wait for the whole read, in ms. */
   timeoutMs: number;
+  /** The history retention the read's counter snapshot expires with, in s. Default 7 days. */
+  historyTtlSec?: number;
 }): Promise<QueueMetricsInput> {
   const { redis, prefix, queues, timeoutMs } = deps;
+  const model = { prefix, queues, ...(deps.historyTtlSec !== undefined ? { historyTtlSec: deps.historyTtlSec } : {}) };
   return callRedis({ redis, timeoutMs, label: 'queue figures' }, async () => {
-    const [figures, latency] = await Promise.all([readQueueModel(redis, { prefix, queues }), readLatencyTotals(redis, { prefix, queues })]);
+    const [figures, latency] = await Promise.all([readQueueModel(redis, model), readLatencyTotals(redis, { prefix, queues })]);
     return { figures, latency };
   });
 }

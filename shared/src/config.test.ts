@@ -12,9 +12,15 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
       REDIS_ALLOW_EVICTION: false,
+      QUEUE_MODEL_HISTORY_DAYS: 7,
       PORT: 3000,
       HOSTS: [],
     });
+  });
+
+  it('bounds QUEUE_MODEL_HISTORY_DAYS to 1–366 days', () => {
+    expect(loadConfig(schema, { QUEUE_MODEL_HISTORY_DAYS: '30' }).QUEUE_MODEL_HISTORY_DAYS).toBe(30);
+    expect(() => loadConfig(schema, { QUEUE_MODEL_HISTORY_DAYS: '0' })).toThrow(/QUEUE_MODEL_HISTORY_DAYS/);
   });
 
   it('reads REDIS_ALLOW_EVICTION as a boolean and refuses anything else', () => {

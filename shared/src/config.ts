@@ -96,6 +96,11 @@ export const baseEnvShape = {
    * warning; for managed Redis services that hide or forbid the setting. Default false.
    */
   REDIS_ALLOW_EVICTION: envBool(false),
+  /**
+   * Days the queue model's per-minute history is kept. Workers write it and dashboards add
+   * counter snapshots to it, so both read this. Default 7.
+   */
+  QUEUE_MODEL_HISTORY_DAYS: envInt(7, { min: 1, max: 366 }),
 };
 
 export const baseEnvSchema = z.object(baseEnvShape);

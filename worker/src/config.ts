@@ -157,8 +157,6 @@ export const workerEnvSchema = z.object({
   WORKER_JOB_TIMEOUT_MS: workerJobTimeouts,
   /** Record the queue model's figures (wait, service, failures) for this process's queues. Default true. */
   WORKER_RECORD_FIGURES: envBool(true),
-  /** Days the per-minute queue-model history is kept. Default 7. */
-  QUEUE_MODEL_HISTORY_DAYS: envInt(7, { min: 1, max: 366 }),
   /** A queue with waiting jobs and no progress here for this long makes health answer 503, in ms. Default 60,000. */
   WORKER_STUCK_AFTER_MS: envInt(60_000, { min: 100, max: MAX_TIMEOUT_MS }),
 });

@@ -16,12 +16,12 @@ import { callRedis } from '../redis-call.ts';
 import type { RouteContext } from './route.ts';
 
 export function listQueues(context: RouteContext): RequestHandler {
-  const { queues, redis, prefix, commandTimeoutMs } = context;
+  const { queues, redis, prefix, historyTtlSec, commandTimeoutMs } = context;
   const names = queues.all().map((queue) => queue.name);
   return async (_req, res) => {
     const [summaries, figures] = await Promise.all([
       readQueueOverview({ queues, redis, timeoutMs: commandTimeoutMs }),
-      callRedis({ redis, timeoutMs: commandTimeoutMs, label: 'queue figures' }, () => readQueueModel(redis, { prefix, queues: names })),
+      callRedis({ redis, timeoutMs: commandTimeoutMs, label: 'queue figures' }, () => readQueueModel(redis, { prefix, queues: names, historyTtlSec })),
     ]);
     const byQueue = new Map(figures.map((f) => [f.queue, f]));
     res.set('Cache-Control', 'no-store').json({

@@ -9,6 +9,8 @@ export interface RouteContext {
   redis: Redis;
   /** The BullMQ key prefix of the queues (the queue model's keys live under it too). */
   prefix: string;
+  /** How long the queue model's per-minute history is kept, in s: the counter snapshots this app adds expire with it. */
+  historyTtlSec: number;
   logger: Logger;
   /** How often the overview refreshes itself, in ms. */
   refreshMs: number;
