@@ -5,7 +5,7 @@
  * Prometheus histogram must only grow, so that `rate()` over any range works and a restart of
  * the dashboard changes nothing. So the worker's recorder adds every sample, in the same flush
  * as the slot, to one hash per queue that never expires, `<prefix>:<queue>:qm:hist`
- * (`histogramTotalsKey`, queue-model/recorder.ts), with the fields of a slot hash: `w<i>` /
+ * (`histogramTotalsKey`, queue-model/keys.ts), with the fields of a slot hash: `w<i>` /
  * `s<i>` counts by log bucket, `wn` / `sn` sample counts, `ws` / `ss` sums in ms. Reading it
  * is one HGETALL per queue, whatever the job count.
  *
@@ -13,7 +13,8 @@
  * buckets; `toPrometheusHistogram` folds the fine buckets onto LATENCY_BOUNDS_SEC.
  */
 import type { Redis } from 'ioredis';
-import { addToBucket, emptyHistogram, HISTOGRAM_GAMMA, MAX_BUCKET, type Histogram } from './queue-model/histogram.ts';
+import { parseCounts } from './queue-model/counts.ts';
+import { HISTOGRAM_GAMMA, MAX_BUCKET, type Histogram } from './queue-model/histogram.ts';
 import { histogramTotalsKey } from './queue-model/keys.ts';
 
 /** The `le` bounds of `conveyor_job_wait_seconds` and `conveyor_job_service_seconds`, in seconds (`+Inf` is implied). */
@@ -44,24 +45,9 @@ export async function readLatencyTotals(
   return options.queues.map((queue, at) => {
     const [error, hash] = results[at] ?? [new Error(`no reply for ${queue}`), undefined];
     if (error) throw error;
-    return { queue, ...parseHistogramTotals(hash as Record<string, string>) };
+    const { wait, service } = parseCounts(hash as Record<string, string>);
+    return { queue, wait, service };
   });
-}
-
-function parseHistogramTotals(hash: Record<string, string>): { wait: Histogram; service: Histogram } {
-  const wait = emptyHistogram();
-  const service = emptyHistogram();
-  for (const [field, value] of Object.entries(hash)) {
-    const n = Number(value);
-    if (!Number.isFinite(n)) continue;
-    const histogram = field[0] === 'w' ? wait : field[0] === 's' ? service : undefined;
-    if (!histogram) continue;
-    const rest = field.slice(1);
-    if (/^\d+$/.test(rest)) addToBucket(histogram, Number(rest), n);
-    else if (rest === 'n') histogram.count = n;
-    else if (rest === 's') histogram.sumMs = n;
-  }
-  return { wait, service };
 }
 
 /**

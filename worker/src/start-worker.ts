@@ -30,11 +30,14 @@ import {
   type QueueModelRecorder,
   jobNames,
   withDeadline,
+  catalog,
+  customBackoffStrategy,
+  queueLockSettings,
   type JobName,
   type Logger,
+  type QueueLockSettings,
   type QueueName,
 } from '@conveyor/shared';
-import { catalog, customBackoffStrategy, queueLockSettings, type QueueLockSettings } from '@conveyor/shared';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { z } from 'zod';
 import { recordFailedAttempt } from './attempt-log.ts';
@@ -131,6 +134,7 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     const attempt = job.attemptsMade + 1;
     // Made on first use: a pino child per job is measurable at thousands of jobs a second.
     let jobLogger: Logger | undefined;
+    const jobLog = () => (jobLogger ??= logger.child({ jobId: job.id, job: name, attempt }));
     let settled = false;
     stats.active++;
     try {
@@ -146,14 +150,14 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
               if (!settled) await job.updateProgress(percent);
             },
             get logger() {
-              return (jobLogger ??= logger.child({ jobId: job.id, job: name, attempt }));
+              return jobLog();
             },
           }),
         { timeoutMs: deps.timeoutMs?.[name] ?? kind.policy.timeoutMs, ...(signal ? { signal } : {}) },
       );
     } catch (thrown) {
       if (signal?.aborted && signal.reason === SHUTDOWN_ABORT_REASON) {
-        await releaseJob(job, token, jobLogger ?? logger.child({ jobId: job.id, job: name, attempt }));
+        await releaseJob(job, token, jobLog());
         // Tells BullMQ the job has left the active state without finishing.
         throw new WaitingError();
       }

@@ -106,9 +106,11 @@ export function createQueueModelRecorder(deps: {
         if (fields.length === 0) continue;
         const slotHash = slotKey(deps.prefix, queue, slot);
         const minuteHash = minuteKey(deps.prefix, queue, minuteOf(slot * SLOT_MS));
+        const histogramTotals = histogramTotalsKey(deps.prefix, queue);
         for (const [field, n] of fields) {
           pipeline.hincrby(slotHash, field, n);
           pipeline.hincrby(minuteHash, field, n);
+          if (HISTOGRAM_FIELD.test(field)) pipeline.hincrby(histogramTotals, field, n);
         }
         pipeline.expire(slotHash, LIVE_TTL_SEC);
         pipeline.expire(minuteHash, historyTtlSec);
@@ -116,8 +118,6 @@ export function createQueueModelRecorder(deps: {
         if (tally.ok > 0) pipeline.hincrby(totals, 'ok', tally.ok);
         if (tally.failed > 0) pipeline.hincrby(totals, 'fa', tally.failed);
         if (tally.deadLettered > 0) pipeline.hincrby(totals, 'dl', tally.deadLettered);
-        const histogramTotals = histogramTotalsKey(deps.prefix, queue);
-        for (const [field, n] of fields) if (HISTOGRAM_FIELD.test(field)) pipeline.hincrby(histogramTotals, field, n);
       }
     }
     flushing = pipeline
