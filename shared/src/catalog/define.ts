@@ -7,6 +7,7 @@
  */
 import type { BackoffOptions, JobsOptions } from 'bullmq';
 import type { z } from 'zod';
+import { payloadPathProblems, readPath } from '../payload-crypto/payload-path.ts';
 
 /**
  * A catalog-declared backoff: the wait before the next try, in ms, given the tries made so far
@@ -132,6 +133,21 @@ export function lockSettingsProblems(settings: Partial<QueueLockSettings>): stri
   return problems;
 }
 
+/**
+ * Deduplication by a key derived from the payload: while a job of the kind with the same key is
+ * waiting, delayed or running, another enqueue returns that job instead of adding one
+ * (BullMQ's `deduplication` option; the key is stored hashed).
+ */
+export interface DedupPolicy<Data = never> {
+  /** The business identity of a payload, e.g. `(data) => data.reportId`. */
+  key(data: Data): string;
+  /**
+   * How long the key holds after the first enqueue, in ms, even once that job finished.
+   * Absent: until the job completes or fails.
+   */
+  ttlMs?: number;
+}
+
 export interface JobKind<
   Name extends string = string,
   Queue extends string = string,
@@ -144,6 +160,13 @@ export interface JobKind<
   policy: JobPolicy;
   /** A valid payload: documentation, OpenAPI example and test fixture in one. */
   example: z.input<Schema>;
+  /** One pending job per key; absent: no deduplication beyond job ids and idempotency keys. */
+  dedup?: DedupPolicy<z.output<Schema>>;
+  /**
+   * Payload fields that hold secrets, as dotted paths (`body`, `auth.token`): encrypted before
+   * they reach Redis, decrypted only in the worker, masked everywhere they are shown.
+   */
+  sensitive?: readonly string[];
 }
 
 export type AnyJobKind = JobKind<string, string, z.ZodType>;
@@ -164,6 +187,8 @@ export function defineJobKind<
   description: string;
   policy?: DeepPartialPolicy;
   example: z.input<Schema>;
+  dedup?: DedupPolicy<z.output<Schema>>;
+  sensitive?: readonly string[];
 }): JobKind<Name, Queue, Schema> {
   const { policy = {}, ...rest } = definition;
   return {
@@ -208,6 +233,18 @@ export function defineCatalog<
     checkPolicy(kind);
     const example = kind.schema.safeParse(kind.example);
     if (!example.success) throw new Error(`job kind "${kind.name}": its example does not validate: ${example.error.message}`);
+    for (const field of kind.sensitive ?? []) {
+      const problems = payloadPathProblems(field);
+      if (problems.length > 0 || !readPath(example.data, field).present) {
+        throw new Error(`job kind "${kind.name}": sensitive field ${problems[0] ?? `"${field}" is not in its example`}`);
+      }
+    }
+    if (kind.dedup) {
+      const key = kind.dedup.key(example.data);
+      if (typeof key !== 'string' || key.length === 0) throw new Error(`job kind "${kind.name}": dedup.key gives no key for its example`);
+      const { ttlMs } = kind.dedup;
+      if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) throw new Error(`job kind "${kind.name}": dedup.ttlMs must be an integer > 0`);
+    }
     table[kind.name] = kind;
   }
   return { queues, kinds: table as KindsByName<Kinds> };

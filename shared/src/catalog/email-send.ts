@@ -15,4 +15,6 @@ export const emailSend = defineJobKind({
     .strict(),
   policy: { attempts: 5, backoff: { type: 'exponential', delayMs: 1_000, jitter: 0.2 }, timeoutMs: 10_000 },
   example: { to: 'ada@example.com', subject: 'Welcome to Conveyor', body: 'Hello Ada!' },
+  // Bodies carry password-reset and sign-in links: encrypted at rest, masked on display.
+  sensitive: ['body'],
 });
