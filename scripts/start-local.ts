@@ -4,12 +4,17 @@
  * 1. Redis: REDIS_URL when set; otherwise a private redis-server from PATH on a free
  *    loopback port, AOF on, data under .conveyor/redis/ (CONVEYOR_DATA_DIR) so jobs
  *    survive a restart.
- * 2. The producer, one worker and the dashboard as child processes, each in its own process
+ * 2. The payload encryption key (PAYLOAD_ENCRYPTION_KEYS) when set; otherwise a development key
+ *    made on the first run and kept in .conveyor/payload-encryption-keys, so jobs sealed in one
+ *    run still open in the next. The producer and the worker get the same key.
+ * 3. The producer, one worker and the dashboard as child processes, each in its own process
  *    group so that Ctrl-C reaches only this script, which then stops them in order.
- * 3. Prints the three URLs once all are up. Ctrl-C or SIGTERM stops every child (SIGTERM,
+ * 4. Prints the three URLs once all are up. Ctrl-C or SIGTERM stops every child (SIGTERM,
  *    waiting for graceful shutdown) and then Redis. If a child dies, everything stops, exit 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RedisServerMissingError, startRedisServer, type RedisServerHandle } from '@conveyor/shared';
@@ -46,7 +51,8 @@ async function main(): Promise<void> {
     console.log(`conveyor: started redis-server on ${redisUrl} (data in ${join(dataDir, 'redis')})`);
   }
 
-  const urls = await Promise.all(apps.map((spec) => launch(spec, redisUrl!)));
+  const payloadKeys = localPayloadKeys();
+  const urls = await Promise.all(apps.map((spec) => launch(spec, redisUrl!, payloadKeys)));
   console.log(
     [
       '',
@@ -61,10 +67,22 @@ async function main(): Promise<void> {
   );
 }
 
-function launch(spec: AppSpec, redisUrl: string): Promise<string> {
+/** PAYLOAD_ENCRYPTION_KEYS, or the development key kept under the data directory (made on first use). */
+function localPayloadKeys(): string {
+  if (process.env.PAYLOAD_ENCRYPTION_KEYS?.trim()) return process.env.PAYLOAD_ENCRYPTION_KEYS;
+  const file = join(dataDir, 'payload-encryption-keys');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const keys = `local:${randomBytes(32).toString('base64')}`;
+  writeFileSync(file, `${keys}\n`, { mode: 0o600 });
+  console.log(`conveyor: made a development payload encryption key in ${file}`);
+  return keys;
+}
+
+function launch(spec: AppSpec, redisUrl: string, payloadKeys: string): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, spec.name, 'src', 'main.ts')], {
     cwd: join(root, spec.name),
-    env: { ...process.env, REDIS_URL: redisUrl, PORT: spec.port },
+    env: { ...process.env, REDIS_URL: redisUrl, PORT: spec.port, PAYLOAD_ENCRYPTION_KEYS: payloadKeys },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -1,6 +1,7 @@
 /**
  * The dashboard's Express app, without listen(): security headers, the route table, bull-board
- * at `/queues`, then 404 and the one error handler. `main.ts` wires it to real connections;
+ * at `/queues` (sensitive fields masked, no adding or editing of jobs that have them), then 404
+ * and the one error handler. `main.ts` wires it to real connections;
  * tests listen on 127.0.0.1:0.
  */
 import { DEFAULT_HISTORY_TTL_SEC, isRedisReady, type CatalogQueues, type Logger } from '@conveyor/shared';
@@ -10,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { createBoard } from './board.ts';
 import { errorHandler, notFoundHandler, redisUnavailable } from './http-error.ts';
 import { routes, type RouteContext } from './routes/index.ts';
+import { sensitiveWriteGuard } from './sensitive-write-guard.ts';
 
 export interface AppDeps {
   /** The catalog queues shown by the overview and bull-board. */
@@ -60,6 +62,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(`${board.basePath}/api`, (_req, _res, next) => {
     next(isRedisReady(redis) ? undefined : redisUnavailable(`Redis is unreachable (connection ${redis.status})`));
   });
+  // Adding or editing jobs whose payloads have sealed fields would store plain text or masks.
+  app.use(board.basePath, sensitiveWriteGuard());
   app.use(board.basePath, board.router);
 
   app.use(notFoundHandler());

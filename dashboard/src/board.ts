@@ -1,6 +1,7 @@
 /**
  * bull-board, mounted for every catalog queue: the job-level UI (browse, inspect, retry,
- * clean) that the overview links into.
+ * clean) that the overview links into. Payloads, dead-letter records and scheduler templates
+ * are shown with their sensitive fields masked (masking-adapter.ts).
  *
  * Read-only mode is a property of each bull-board queue adapter, fixed when the board is
  * built. To vary it per role (a later issue), build two boards over the same queues,
@@ -8,10 +9,10 @@
  * request to one of them by the caller's role; both share the same basePath.
  */
 import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { Express } from 'express';
+import { maskDeadLetterRecord, maskPayloadOf, MaskingBullMQAdapter } from './masking-adapter.ts';
 import { describeQueue } from './queue-overview.ts';
 
 export interface BoardOptions {
@@ -41,17 +42,15 @@ export function createBoard(options: BoardOptions): Board {
   createBullBoard({
     queues: queues.map(
       (queue) =>
-        new BullMQAdapter(queue, {
-          readOnlyMode: readOnly,
-          description: describeQueue(queue.name),
-        }),
+        new MaskingBullMQAdapter(queue, { readOnlyMode: readOnly, description: describeQueue(queue.name) }, maskPayloadOf(queue.name)),
     ).concat(
       deadLetterQueues.map(
         (queue) =>
-          new BullMQAdapter(queue, {
-            readOnlyMode: true,
-            description: `Dead letters of "${queue.name.replace(/-dlq$/, '')}": jobs that failed for good (read-only here)`,
-          }),
+          new MaskingBullMQAdapter(
+            queue,
+            { readOnlyMode: true, description: `Dead letters of "${queue.name.replace(/-dlq$/, '')}": jobs that failed for good (read-only here)` },
+            maskDeadLetterRecord,
+          ),
       ),
     ),
     serverAdapter,

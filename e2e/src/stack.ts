@@ -1,8 +1,16 @@
 /** Starts the three apps as real processes against one Redis, for end-to-end tests. */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort, startApp, type AppProcess } from '@conveyor/shared/testing';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
+
+/**
+ * PAYLOAD_ENCRYPTION_KEYS for every app the e2e tests start, one fresh key per test run: the
+ * producer refuses kinds with sensitive fields (email.send) without a key, and the worker needs
+ * the same key to open them.
+ */
+export const E2E_PAYLOAD_KEYS = `e2e:${randomBytes(32).toString('base64')}`;
 
 export interface Stack {
   producerUrl: string;
@@ -16,7 +24,7 @@ export interface Stack {
 export async function startStack(env: Record<string, string>): Promise<Stack> {
   const [producerPort, dashboardPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const app = (name: string, port: number) =>
-    startApp(join(repoRoot, name, 'src', 'main.ts'), { ...env, PORT: String(port) }, join(repoRoot, name));
+    startApp(join(repoRoot, name, 'src', 'main.ts'), { PAYLOAD_ENCRYPTION_KEYS: E2E_PAYLOAD_KEYS, ...env, PORT: String(port) }, join(repoRoot, name));
   const apps = {
     producer: app('producer', producerPort),
     worker: app('worker', workerPort),

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       HOST: '127.0.0.1',
       REDIS_ALLOW_EVICTION: false,
       QUEUE_MODEL_HISTORY_DAYS: 7,
+      PAYLOAD_ENCRYPTION_KEYS: [],
       PORT: 3000,
       HOSTS: [],
     });

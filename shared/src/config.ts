@@ -6,6 +6,10 @@
  * names every bad variable and what was expected, never a crash deep inside the app.
  */
 import { z } from 'zod';
+import { parsePayloadKeys, PayloadKeysError } from './payload-crypto/payload-keys.ts';
+
+/** Variables whose values are secrets: a ConfigError names them but never echoes their value. */
+const SECRET_VARIABLES = new Set(['PAYLOAD_ENCRYPTION_KEYS', 'WEBHOOK_SIGNING_SECRET', 'PRODUCER_API_KEYS']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -26,7 +30,7 @@ export function loadConfig<S extends z.ZodType>(
   const problems = result.error.issues.map((issue) => {
     const variable = issue.path.map(String).join('.') || '(environment)';
     const raw = typeof issue.path[0] === 'string' ? env[issue.path[0]] : undefined;
-    const got = raw === undefined ? 'it is not set' : `got ${JSON.stringify(raw)}`;
+    const got = raw === undefined ? 'it is not set' : SECRET_VARIABLES.has(variable) ? 'value hidden' : `got ${JSON.stringify(raw)}`;
     return { variable, message: `${issue.message} (${got})` };
   });
   throw new ConfigError(problems);
@@ -101,7 +105,29 @@ export const baseEnvShape = {
    * counter snapshots to it, so both read this. Default 7.
    */
   QUEUE_MODEL_HISTORY_DAYS: envInt(7, { min: 1, max: 366 }),
+  /**
+   * Keys that encrypt the catalog's sensitive payload fields: `keyId:base64(32 bytes)`, comma
+   * separated; the first encrypts, all decrypt (rotation). Default empty: kinds with sensitive
+   * fields cannot be enqueued, and sealed fields cannot be opened.
+   */
+  PAYLOAD_ENCRYPTION_KEYS: payloadEncryptionKeys(),
 };
+
+/** `PAYLOAD_ENCRYPTION_KEYS`, parsed into the keyring (`parsePayloadKeys`). */
+function payloadEncryptionKeys() {
+  return z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return parsePayloadKeys(text);
+      } catch (error) {
+        if (!(error instanceof PayloadKeysError)) throw error;
+        for (const problem of error.problems) ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+    });
+}
 
 export const baseEnvSchema = z.object(baseEnvShape);
 export type BaseConfig = z.output<typeof baseEnvSchema>;

@@ -13,3 +13,4 @@ export * from './webhook-signature.ts';
 export * from './queues.ts';
 export * from './dead-letter/index.ts';
 export * from './queue-model/index.ts';
+export * from './payload-crypto/index.ts';

@@ -30,6 +30,7 @@ import {
   queueLockSettings,
   queueNames,
   type JobName,
+  type PayloadKey,
   type QueueDefinition,
   type QueueLockSettings,
   type QueueName,
@@ -189,6 +190,8 @@ export interface WorkerConfig {
   allowEviction: boolean;
   /** The queue model: whether this worker records figures, and how long their history is kept. */
   figures: { record: boolean; historyTtlSec: number };
+  /** PAYLOAD_ENCRYPTION_KEYS: the keys that open sealed payload fields; empty when unset. */
+  payloadKeys: PayloadKey[];
 }
 
 /** Lower-cases a host and drops IPv6 brackets, the form `new URL(...).hostname` is compared in. */
@@ -265,5 +268,6 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     stuckAfterMs: parsed.WORKER_STUCK_AFTER_MS,
     allowEviction: parsed.REDIS_ALLOW_EVICTION,
     figures: { record: parsed.WORKER_RECORD_FIGURES, historyTtlSec: parsed.QUEUE_MODEL_HISTORY_DAYS * 86_400 },
+    payloadKeys: parsed.PAYLOAD_ENCRYPTION_KEYS,
   };
 }

@@ -12,6 +12,9 @@ import {
   coerceError,
   createAppRuntime,
   createDeadLetterStore,
+  createPayloadSealer,
+  DEV_PAYLOAD_KEY_ID,
+  kindsOfQueue,
   createQueueModelRecorder,
   createRedis,
   openCatalogQueues,
@@ -41,6 +44,18 @@ async function main(): Promise<void> {
   }
   const connection = redisConnectionOptions({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker' });
   const handlers = createHandlers({ email: config.email, webhook: config.webhook, report: config.report });
+  // Opens the sealed (sensitive) payload fields in memory, just before validation.
+  const sealer = createPayloadSealer({ keys: config.payloadKeys });
+  if (sealer.keyIds[0] === DEV_PAYLOAD_KEY_ID) {
+    logger.warn(`PAYLOAD_ENCRYPTION_KEYS starts with the public development key "${DEV_PAYLOAD_KEY_ID}" of docker-compose.yml; set your own in production`);
+  }
+  const sealedKinds = config.queues.flatMap((queue) => kindsOfQueue(queue)).filter((kind) => (kind.sensitive ?? []).length > 0);
+  if (sealer.keyIds.length === 0 && sealedKinds.length > 0) {
+    logger.warn(
+      { kinds: sealedKinds.map((kind) => kind.name) },
+      'PAYLOAD_ENCRYPTION_KEYS is not set: jobs whose sensitive fields are encrypted will fail permanently; give this worker the producer\'s keys',
+    );
+  }
   const stats = createWorkerStats();
   // Added before the workers so that it closes after them (the closer is LIFO).
   const deadLetters = createDeadLetterStore({
@@ -64,7 +79,7 @@ async function main(): Promise<void> {
     const concurrency = config.concurrency[queue] ?? 1;
     workers.set(queue, startWorker(queue, {
       connection, prefix: config.prefix, concurrency, handlers, logger, stats, deadLetters,
-      locks: config.locks[queue], timeoutMs: config.jobTimeoutMs, autorun: false,
+      locks: config.locks[queue], timeoutMs: config.jobTimeoutMs, autorun: false, sealer,
       ...(recorder ? { recorder } : {}),
     }));
   }
@@ -112,7 +127,7 @@ async function main(): Promise<void> {
   const address = await listen(server, config.port, config.host);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   logger.info(
-    { queues: config.queues, concurrency: config.concurrency, prefix: config.prefix, healthUrl: `http://${host}:${address.port}` },
+    { queues: config.queues, concurrency: config.concurrency, prefix: config.prefix, payloadKeyIds: sealer.keyIds, healthUrl: `http://${host}:${address.port}` },
     'worker ready',
   );
 }

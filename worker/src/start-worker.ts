@@ -6,9 +6,13 @@
  *     lock is renewed while we run, so no other worker takes it.
  *  2. Look up its kind by `job.name` in the catalog. An unknown name, or a kind that lives on
  *     another queue, fails the job permanently: no retry can teach us a new kind.
- *  3. Validate `job.data` against the kind's schema again (the producer is not the only
- *     writer, and old jobs outlive schema changes). A violation fails permanently, naming
- *     every bad field: `validation: data.to: Invalid email address`.
+ *  3. Decrypt the payload's sealed (sensitive) fields in memory (@conveyor/shared
+ *     payload-crypto/); `job.data` in Redis stays sealed. A field that cannot be opened (no
+ *     key, an unknown key id, a value that fails authentication) fails permanently, naming the
+ *     field and key id, never a value. Then validate the plain payload against the kind's
+ *     schema again (the producer is not the only writer, and old jobs outlive schema changes).
+ *     A violation fails permanently, naming every bad field: `validation: data.to: Invalid
+ *     email address`. Neither message carries a payload value.
  *  4. Run the handler with a signal that fires at the kind's `policy.timeoutMs` or when the
  *     worker gives up on the job. The attempt ends at the deadline even if the handler
  *     ignores the signal: it fails with `TimeoutError: timeout after N ms`.
@@ -24,7 +28,10 @@
  */
 import {
   coerceError,
+  createPayloadSealer,
   findJobKind,
+  SealedFieldError,
+  type PayloadSealer,
   type ConveyorRedisOptions,
   type DeadLetterStore,
   type QueueModelRecorder,
@@ -33,6 +40,7 @@ import {
   catalog,
   customBackoffStrategy,
   queueLockSettings,
+  type AnyJobKind,
   type JobName,
   type Logger,
   type QueueLockSettings,
@@ -43,7 +51,7 @@ import type { z } from 'zod';
 import { recordFailedAttempt } from './attempt-log.ts';
 import type { Handler, HandlerTable, JsonValue } from './handler.ts';
 import { runWithTimeout } from './job-timeout.ts';
-import { JobValidationError } from './permanent-error.ts';
+import { JobValidationError, PermanentJobError } from './permanent-error.ts';
 import { SHUTDOWN_ABORT_REASON } from './stop-workers.ts';
 
 /** Running totals over every attempt this process has finished, for the health endpoint. */
@@ -81,6 +89,11 @@ export interface StartWorkerDeps {
   autorun?: boolean;
   /** Records each attempt's wait and service time for the queue model; without it, nothing is recorded. */
   recorder?: QueueModelRecorder;
+  /**
+   * Opens sealed payload fields before validation (PAYLOAD_ENCRYPTION_KEYS). Default: a sealer
+   * without keys, which runs plain payloads and fails sealed ones permanently.
+   */
+  sealer?: PayloadSealer;
 }
 
 /** Minutes of BullMQ's own completed/failed counts kept (its `metrics` option): one week. */
@@ -95,6 +108,8 @@ const ERROR_LOG_INTERVAL_MS = 30_000;
  * unit). Kept at 5 so a fetch stuck on a dead connection is renewed within seconds.
  */
 const DRAIN_DELAY_SEC = 5;
+/** Opens nothing: a job with a sealed field fails permanently, saying the key is missing. */
+const keylessSealer = createPayloadSealer({ keys: [] });
 /** Runs the `custom:<kind>` backoffs the catalog declares (see catalog/define.ts). */
 const backoffStrategy = customBackoffStrategy(findJobKind);
 
@@ -126,7 +141,7 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
   const runAttempt = async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<JsonValue> => {
     const kind = findJobKind(job.name);
     if (!kind || kind.queue !== queue) throw new JobValidationError(unknownKindMessage(job.name, queue));
-    const parsed = kind.schema.safeParse(job.data);
+    const parsed = kind.schema.safeParse(openPayload(deps.sealer ?? keylessSealer, kind, job.data));
     if (!parsed.success) throw new JobValidationError(`validation: ${describeIssues(parsed.error.issues)}`);
 
     const name = kind.name as JobName;
@@ -230,6 +245,16 @@ async function releaseJob(job: Job, token: string | undefined, logger: Logger): 
     logger.info('job aborted by shutdown; back to waiting');
   } catch (error) {
     logger.warn({ err: coerceError(error) }, 'job aborted by shutdown; left to stalled-job recovery');
+  }
+}
+
+/** The payload with its sealed fields decrypted, in memory only; a field that cannot be opened fails the job for good. */
+function openPayload(sealer: PayloadSealer, kind: AnyJobKind, data: unknown): unknown {
+  try {
+    return sealer.open(kind, data);
+  } catch (error) {
+    if (error instanceof SealedFieldError) throw new PermanentJobError(error.message, { cause: error });
+    throw error;
   }
 }
 

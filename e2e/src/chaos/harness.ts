@@ -14,7 +14,7 @@ import { startApp, startRedisServer, freePort, type AppProcess, type RedisServer
 import { createDeadLetterStore, createLogger, redisConnectionOptions, type DeadLetterStore } from '@conveyor/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { repoRoot } from '../stack.ts';
+import { E2E_PAYLOAD_KEYS, repoRoot } from '../stack.ts';
 
 export const CHAOS_PREFIX = 'chaos';
 
@@ -157,7 +157,7 @@ export async function startProducer(redisUrl: string, env: Record<string, string
   const port = await freePort();
   const proc = startApp(
     appEntry('producer'),
-    { REDIS_URL: redisUrl, CONVEYOR_PREFIX: CHAOS_PREFIX, PORT: String(port), LOG_LEVEL: 'info', ...env },
+    { REDIS_URL: redisUrl, CONVEYOR_PREFIX: CHAOS_PREFIX, PORT: String(port), LOG_LEVEL: 'info', PAYLOAD_ENCRYPTION_KEYS: E2E_PAYLOAD_KEYS, ...env },
     join(repoRoot, 'producer'),
   );
   await ready(proc, /producer listening on/);
@@ -176,6 +176,7 @@ export async function startWorker(redisUrl: string, env: Record<string, string> 
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       WEBHOOK_SIGNING_SECRET: 'chaos-signing-secret',
       EMAIL_LATENCY_MS: '0',
+      PAYLOAD_ENCRYPTION_KEYS: E2E_PAYLOAD_KEYS,
       ...env,
     },
     join(repoRoot, 'worker'),

@@ -7,13 +7,18 @@
  * record is removed only after its job was added (and only if it is still the same record),
  * so a crash in between leaves the job both live and in the DLQ, and the next redrive of
  * that record skips it as live.
- * An edited payload must pass its kind's schema; a refused edit redrives nothing.
+ * An edited payload must pass its kind's schema; a refused edit redrives nothing. Sensitive
+ * fields stay sealed: the record's envelopes go back as they are (checked against the schema
+ * as the kind's example value), and a sensitive value an edit gives in plain text is sealed
+ * with the store's sealer, or the edit is refused when the store has none.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import type { JobsOptions, JobState } from 'bullmq';
 import { findJobKind } from '../catalog/index.ts';
 import { conveyorQueueKey } from '../keys.ts';
 import { coerceError } from '../logger.ts';
+import { looksSealed, readPath, sensitiveFieldsOf, withExampleForSealed, type PayloadSealer } from '../payload-crypto/index.ts';
 import { appendAudit } from './audit.ts';
 import { scanRecords, type DeadLetterFilter } from './filter.ts';
 import { recordIdFor } from './names.ts';
@@ -87,7 +92,7 @@ export async function redriveDeadLetters(
   handles: QueueHandles,
   queues: readonly string[],
   selection: RedriveSelection,
-  options: RedriveOptions & { historyTtlMs: number },
+  options: RedriveOptions & { historyTtlMs: number; sealer?: PayloadSealer },
 ): Promise<RedriveResult> {
   const { by, dryRun = false, edit, resetAttempts = true, ratePerSec } = options;
   if (!by.trim()) throw new TypeError('redrive needs a non-empty `by` (who asks)');
@@ -105,12 +110,23 @@ export async function redriveDeadLetters(
     const data = editFn(structuredClone(record.data), record);
     const kind = findJobKind(record.name);
     if (!kind) return void refused.push({ queue, id, issues: [{ field: 'name', message: `unknown job kind "${record.name}"` }] });
-    const parsed = kind.schema.safeParse(data);
+    const parsed = kind.schema.safeParse(withExampleForSealed(kind, data));
     if (!parsed.success) {
       const issues = parsed.error.issues.map((issue) => ({ field: ['data', ...issue.path.map(String)].join('.'), message: issue.message }));
       return void refused.push({ queue, id, issues });
     }
-    targets.push({ queue, id, data });
+    const canSeal = (options.sealer?.keyIds.length ?? 0) > 0;
+    // Plain text the edit put in; plain text the record already held (a job from before the
+    // field was marked sensitive) goes back as it was unless it can be sealed now.
+    const introduced = sensitiveFieldsOf(kind).filter((field) => {
+      const { present, value } = readPath(data, field);
+      return present && !looksSealed(value) && !isDeepStrictEqual(value, readPath(record.data, field).value);
+    });
+    if (introduced.length > 0 && !canSeal) {
+      const message = 'a sensitive field given in plain text cannot be stored: this store has no PAYLOAD_ENCRYPTION_KEYS';
+      return void refused.push({ queue, id, issues: introduced.map((field) => ({ field: `data.${field}`, message })) });
+    }
+    targets.push({ queue, id, data: canSeal ? options.sealer!.seal(kind, data) : data });
   };
   if ('ids' in selection) {
     const dlq = await handles.deadLetters(selection.queue);

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import { queueNames } from '../catalog/index.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
+import type { PayloadSealer } from '../payload-crypto/index.ts';
 import type { ConveyorRedisOptions } from '../redis.ts';
 import { appendAudit, readAudit, type AuditEntry } from './audit.ts';
 import { deadLetter, type DeadLetterResult } from './dead-letter.ts';
@@ -85,6 +86,11 @@ export function createDeadLetterStore(deps: {
   queues?: readonly string[];
   /** Default 30 days / 100,000 records. */
   retention?: Partial<RetentionLimits>;
+  /**
+   * Seals sensitive values a redrive edit gives in plain text. Without one (or without keys)
+   * such an edit is refused; envelopes already in a record are redriven as they are.
+   */
+  sealer?: PayloadSealer;
 }): DeadLetterStore {
   const handles = openQueueHandles(deps);
   const queues = deps.queues ?? queueNames;
@@ -128,7 +134,8 @@ export function createDeadLetterStore(deps: {
     deadLetter: (job) => track(deadLetter(job, handles)),
     sweep: (queue, options) => track(sweepFailedJobs(handles, queue, options)),
     trim: (queue, limits) => track(trimDeadLetters(handles, queue, { ...retention, ...limits })),
-    redrive: (selection, options) => track(redriveDeadLetters(handles, queues, selection, { ...options, historyTtlMs: retention.maxAgeMs })),
+    redrive: (selection, options) =>
+      track(redriveDeadLetters(handles, queues, selection, { ...options, historyTtlMs: retention.maxAgeMs, ...(deps.sealer ? { sealer: deps.sealer } : {}) })),
     purge: (filter, options) => track(purgeDeadLetters(filter, options)),
     audit: (queue, limit) => readAudit(handles.redis, handles.prefix, queue, limit),
     async close() {

@@ -7,6 +7,9 @@ import type {} from './global-setup.ts';
 export { startRedisServer, freePort, type RedisServerHandle } from '../redis-server.ts';
 export { parsePrometheusText, type PrometheusExposition, type PrometheusSample } from './prometheus-text.ts';
 
+/** PAYLOAD_ENCRYPTION_KEYS for tests: one fresh key per test process (never a real secret). */
+export const TEST_PAYLOAD_KEYS = `test:${randomBytes(32).toString('base64')}`;
+
 /** A fresh key prefix, so tests sharing one redis-server never see each other's keys. */
 export function testPrefix(label = 't'): string {
   return `${label}-${randomBytes(5).toString('hex')}`;
