@@ -112,6 +112,11 @@ describe('docker-compose.yml', () => {
     for (const name of Object.keys(compose.services)) expect(service(name).container_name, name).toBeUndefined();
   });
 
+  it('gives the producer API keys, overridable from the shell: on 0.0.0.0 without keys it would bind loopback only', () => {
+    const keys = environmentOf(service('producer')).PRODUCER_API_KEYS;
+    expect(keys).toMatch(/^\$\{PRODUCER_API_KEYS:-[^}]+\}$/);
+  });
+
   it('points every app at the redis service and binds it to all interfaces', () => {
     for (const app of apps) {
       const env = environmentOf(service(app));

@@ -122,4 +122,60 @@ describe('the whole stack', () => {
       await queue.close();
     }
   });
+
+  it('fans an event out to every subscriber, each job run once, and a re-published event id runs nothing again', async () => {
+    const received: string[] = [];
+    const crm: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = crm.address() as { port: number };
+      const event = { id: 'signup-e2e-1', data: { userId: 'usr_e2e', email: 'ada@example.com', name: 'Ada', crmWebhookUrl: `http://127.0.0.1:${port}/users` } };
+      const published = await postJson(`${stack.producerUrl}/v1/events/user.signed_up`, event);
+      expect(published.status).toBe(201);
+      const [mail, hook] = published.body.jobs as { id: string; name: string }[];
+      expect([mail!.name, hook!.name]).toEqual(['email.send', 'webhook.deliver']);
+      const sent = await waitForState('email.send', mail!.id, 'completed');
+      expect(sent.result).toMatchObject({ to: 'ada@example.com' });
+      await waitForState('webhook.deliver', hook!.id, 'completed');
+
+      const again = await postJson(`${stack.producerUrl}/v1/events/user.signed_up`, event);
+      expect(again.status).toBe(200);
+      expect(again.body.jobs.map((job: { id: string }) => job.id)).toEqual([mail!.id, hook!.id]);
+      expect(received).toHaveLength(1);
+      expect(JSON.parse(received[0]!)).toMatchObject({ event: 'user.signed_up', payload: { eventId: 'signup-e2e-1', userId: 'usr_e2e' } });
+    } finally {
+      await new Promise((resolve) => crm.close(resolve));
+    }
+  });
+
+  it('runs a recurring schedule made over HTTP on the workers, until it is deleted', async () => {
+    const put = await fetch(`${stack.producerUrl}/v1/schedules/e2e.every-second`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'report.generate', data: { reportId: 'e2e-scheduled', rows: 1 }, everyMs: 1_000 }),
+    });
+    expect(put.status).toBe(201);
+    const reports = new Queue('report', { connection: { url: inject('redisUrl') }, prefix });
+    try {
+      const completedRuns = async () =>
+        (await reports.getJobs(['completed'], 0, -1)).filter((job) => job.repeatJobKey === 'e2e.every-second');
+      const runs = await waitFor(async () => {
+        const done = await completedRuns();
+        return done.length >= 2 ? done : undefined;
+      }, { what: 'two runs of the schedule', timeoutMs: 15_000 });
+      expect(runs.every((job) => job.returnvalue?.reportId === 'e2e-scheduled')).toBe(true);
+      const deleted = await fetch(`${stack.producerUrl}/v1/schedules/e2e.every-second`, { method: 'DELETE' });
+      expect(deleted.status).toBe(204);
+      expect(await reports.getJobScheduler('e2e.every-second')).toBeUndefined();
+    } finally {
+      await reports.close();
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parsePrometheusText } from '@conveyor/shared/testing';
 import { createApp } from './app.ts';
-import { get, post, silentLogger, startTestServer, type TestServer } from './testing/test-server.ts';
+import { get, opened, post, silentLogger, startTestServer, type TestServer } from './testing/test-server.ts';
 
 const email = { to: 'ada@example.com', subject: 'Welcome', body: 'Hello Ada!' };
 const BODY_LIMIT_BYTES = 4_096;
@@ -37,7 +37,9 @@ describe('POST /v1/jobs/:name', () => {
 
     const job = await emailQueue.getJob(res.json.id);
     expect(job?.name).toBe('email.send');
-    expect(job?.data).toEqual(email);
+    // The sensitive `body` is stored sealed; opened, it is what was sent.
+    expect(job?.data.body).toMatchObject({ $sealed: 'v1' });
+    expect(opened('email.send', job?.data)).toEqual(email);
   });
 
   it('answers 400 invalid_json for a malformed body', async () => {
@@ -187,6 +189,13 @@ describe('GET /v1/jobs/:name/:id', () => {
     expect(Math.abs(Date.parse(res.json.createdAt) - Date.now())).toBeLessThan(60_000);
   });
 
+  it('shows a sensitive field masked, never its text or its ciphertext', async () => {
+    const created = await post(`${app.url}/v1/jobs/email.send`, { data: { ...email, body: 'reset link s3cr3t-token' } });
+    const res = await get(`${app.url}${created.headers.get('location')}`);
+    expect(res.json.data).toEqual({ ...email, body: expect.stringMatching(/^•+ \(encrypted, key test\)$/) });
+    expect(JSON.stringify(res.json)).not.toMatch(/s3cr3t|\$sealed/);
+  });
+
   it('shows a finished job: completed state, result, progress and attempts made', async () => {
     // A server of its own, so that the only job to take is this one.
     const own = await startTestServer({ redisUrl: inject('redisUrl') });
@@ -279,10 +288,15 @@ describe('the rest of the app', () => {
   });
 
   it('answers 500 internal for an unexpected error without leaking its message or stack', async () => {
+    const boom = () => Promise.reject(new Error('secret detail at /srv/app.ts:42'));
     const failing = createApp({
       producer: {
-        enqueueUnknown: () => Promise.reject(new Error('secret detail at /srv/app.ts:42')),
-        getJob: () => Promise.reject(new Error('secret detail at /srv/app.ts:42')),
+        enqueueUnknown: boom,
+        enqueueBulkUnknown: boom,
+        getJob: boom,
+        cancel: boom,
+        publishUnknown: boom,
+        schedules: { list: boom, get: boom, upsert: boom, remove: boom, syncCatalog: boom },
         ping: () => Promise.resolve(),
       },
       logger: silentLogger,

@@ -6,12 +6,13 @@ import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   createProducer,
   IdempotencyConflictError,
+  JobNotFoundError,
   JobValidationError,
   UnknownJobError,
   type Producer,
 } from './client.ts';
 import { canonicalJson, idempotentJobId } from './idempotency.ts';
-import { silentLogger } from './testing/test-server.ts';
+import { opened, silentLogger, testPayloadKeys } from './testing/test-server.ts';
 
 const email = { to: 'ada@example.com', subject: 'Welcome', body: 'Hello Ada!' };
 
@@ -24,7 +25,7 @@ beforeEach(async () => {
   redis = createRedis({ url: inject('redisUrl'), mode: 'fail-fast' }, silentLogger);
   await whenRedisReady(redis, 5_000);
   prefix = testPrefix('client');
-  producer = createProducer({ redis, prefix, logger: silentLogger, idempotencyTtlSec: 600 });
+  producer = createProducer({ redis, prefix, logger: silentLogger, idempotencyTtlSec: 600, payloadKeys: testPayloadKeys });
   queues = [];
 });
 
@@ -164,5 +165,41 @@ describe('createProducer().getJob', () => {
 describe('canonicalJson', () => {
   it('sorts object keys at every depth and keeps array order', () => {
     expect(canonicalJson({ b: 1, a: { d: [3, { f: 1, e: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[3,{"e":2,"f":1}]},"b":1}');
+  });
+});
+
+describe('the typed client covers the rest of the HTTP API', () => {
+  it('enqueueBulk: typed items of several kinds, all or nothing', async () => {
+    const result = await producer.enqueueBulk([
+      { name: 'email.send', data: email, idempotencyKey: 'bulk-typed-1' },
+      { name: 'report.generate', data: { reportId: 'typed', rows: 3 }, runAt: new Date(Date.now() + 60_000) },
+    ]);
+    expect(result.rejected).toEqual([]);
+    expect(result.jobs.map((job) => [job.index, job.name, job.created])).toEqual([[0, 'email.send', true], [1, 'report.generate', true]]);
+    expect(await openQueue('report').getJobState(result.jobs[1]!.id)).toBe('delayed');
+
+    const refused = producer.enqueueBulk([
+      { name: 'email.send', data: email },
+      // @ts-expect-error `rows` must be a number: each item is typed by its own kind.
+      { name: 'report.generate', data: { reportId: 'typed', rows: 'many' } },
+    ]);
+    await expect(refused).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'jobs.1.data.rows' })] });
+    expect(await openQueue('email').getWaitingCount()).toBe(1);
+  });
+
+  it('publish: a typed event fans out to every subscriber once per event id', async () => {
+    const event = { userId: 'u1', email: 'ada@example.com', name: 'Ada', crmWebhookUrl: 'https://crm.example.com/h' };
+    const first = await producer.publish('user.signed_up', event, { eventId: 'e-1' });
+    const again = await producer.publish('user.signed_up', event, { eventId: 'e-1' });
+    expect(first.jobs.map((job) => job.created)).toEqual([true, true]);
+    expect(again.jobs.map((job) => job.created)).toEqual([false, false]);
+    // @ts-expect-error the event is typed by the topic's schema.
+    await expect(producer.publish('user.signed_up', { userId: 1 })).rejects.toBeInstanceOf(JobValidationError);
+  });
+
+  it('cancel: removes a delayed job and refuses an unknown one', async () => {
+    const { id } = await producer.enqueue('email.send', email, { delayMs: 60_000 });
+    expect(await producer.cancel('email.send', id)).toMatchObject({ state: 'cancelled', previousState: 'delayed' });
+    await expect(producer.cancel('email.send', id)).rejects.toBeInstanceOf(JobNotFoundError);
   });
 });

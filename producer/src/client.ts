@@ -7,31 +7,42 @@
  * ```
  * Payloads are checked against the catalog at compile time and parsed again at run time; the
  * parsed payload is what gets enqueued. Every Redis call fails fast (see `redis-call.ts`).
+ *
+ * It covers everything the HTTP API does: single and bulk enqueue (enqueue-jobs.ts), reading
+ * and cancelling a job (job-status.ts), publishing to a topic (publish-event.ts) and recurring
+ * schedules (schedules.ts). The HTTP routes are thin layers over these methods.
  */
 import {
   createDeadLetterStore,
   createLogger,
-  findJobKind,
-  type DeadLetterEntry,
-  type FailureClass,
-  idempotencyKey,
-  jobNames,
-  jobOptionsFor,
+  createPayloadSealer,
+  maskSensitive,
   openCatalogQueues,
+  type AnyJobKind,
+  type PayloadKey,
   type JobInput,
   type JobName,
   type Logger,
-  type QueueName,
+  type TopicEvent,
+  type TopicName,
 } from '@conveyor/shared';
-import type { JobProgress, JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isJobIdShaped, parseEnqueueRequest, type EnqueueOptions, type EnqueueRequest } from './enqueue-request.ts';
-import { addJobOnce, idempotentJobId } from './idempotency.ts';
-import { UnknownJobError } from './producer-errors.ts';
+import { parseBulkItems, type BulkItem } from './bulk-request.ts';
+import { parseEnqueueRequest, type EnqueueOptions, type EnqueueRequest } from './enqueue-request.ts';
+import { enqueueJobs, type EnqueueResult } from './enqueue-jobs.ts';
+import { cancelJob, readJobStatus, type CancelResult, type JobStatus } from './job-status.ts';
+import { JobValidationError, type ValidationIssue } from './producer-errors.ts';
+import { planPublish, type PublishOptions, type PublishResult } from './publish-event.ts';
 import { callRedis } from './redis-call.ts';
+import { createScheduleStore, type ScheduleStore } from './schedules.ts';
 
 export * from './producer-errors.ts';
 export { MAX_DELAY_MS, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_JOB_ID_LENGTH, type EnqueueOptions } from './enqueue-request.ts';
+export { BULK_CHUNK_SIZE, type EnqueueResult } from './enqueue-jobs.ts';
+export { DEFAULT_BULK_MAX_JOBS, type BulkItem } from './bulk-request.ts';
+export type { CancelResult, DeadLetterSummary, JobStatus, JobStatusState } from './job-status.ts';
+export type { PublishOptions, PublishResult } from './publish-event.ts';
+export type { ScheduleSpec, ScheduleStore, ScheduleView } from './schedules.ts';
 
 export interface ProducerOptions {
   /**
@@ -47,59 +58,33 @@ export interface ProducerOptions {
   commandTimeoutMs?: number;
   /** How long a job id or idempotency key is remembered after the enqueue, in s. Default 86,400. */
   idempotencyTtlSec?: number;
+  /**
+   * PAYLOAD_ENCRYPTION_KEYS parsed (`parsePayloadKeys`): the first seals the catalog's sensitive
+   * fields before they reach Redis. Default none: kinds with sensitive fields are refused
+   * (EncryptionKeyMissingError), never stored in plain text.
+   */
+  payloadKeys?: readonly PayloadKey[];
 }
 
 const producerDefaults = { commandTimeoutMs: 500, idempotencyTtlSec: 86_400 };
 
-export interface EnqueueResult<N extends JobName = JobName> {
-  id: string;
-  name: N;
-  queue: QueueName;
-  /** False when the job id or idempotency key had been enqueued before: this is that job. */
-  created: boolean;
+/** One item of a typed bulk enqueue: a kind, its payload and its options. */
+export type TypedBulkItem = { [N in JobName]: { name: N; data: JobInput<N> } & EnqueueOptions }[JobName];
+
+/** What a bulk enqueue did: one entry per item, in order. */
+export interface BulkResult {
+  /** The items enqueued (or found: `created: false`), with their index in the request. */
+  jobs: (EnqueueResult & { index: number })[];
+  /** With `partial`: the items refused, with every bad field; empty otherwise. */
+  rejected: { index: number; issues: ValidationIssue[] }[];
 }
 
-/** BullMQ's states, plus `dead-lettered`: failed for good and kept in `<queue>-dlq`. */
-export type JobStatusState = JobState | 'dead-lettered';
-
-/** What the dead-letter record says, for a dead-lettered job. */
-export interface DeadLetterSummary {
-  /** Class of the final failure: error, timeout, validation, permanent or stalled. */
-  reason: FailureClass;
-  deadLetteredAt: Date;
-  /** Times this job id was redriven before. */
-  redriveCount: number;
-}
-
-/** One job as a caller sees it. */
-export interface JobStatus<N extends JobName = JobName> {
-  id: string;
-  name: N;
-  queue: QueueName;
-  state: JobStatusState;
-  /** What the handler last reported, usually 0–100. */
-  progress: JobProgress;
-  /** Attempts that finished (failed or succeeded) so far. */
-  attemptsMade: number;
-  /** Attempts allowed in all. */
-  attempts: number;
-  /** The payload as stored. */
-  data: unknown;
-  createdAt: Date;
-  /** When the latest attempt started; null before the first. */
-  processedAt: Date | null;
-  /** When the job completed or failed for good; null before. */
-  finishedAt: Date | null;
-  /** The handler's return value once completed, else null. */
-  returnvalue: unknown;
-  /** The latest failure's message, else null. */
-  failedReason: string | null;
-  /** Delay asked for at enqueue, in ms. */
-  delayMs: number;
-  /** 0 = none, 1 = highest. */
-  priority: number;
-  /** Present when `state` is `dead-lettered`. */
-  deadLetter?: DeadLetterSummary;
+export interface BulkOptions {
+  /**
+   * Enqueue the valid items and report the bad ones, instead of refusing the whole request
+   * when one item is bad. Default false (all or nothing).
+   */
+  partial?: boolean;
 }
 
 export interface Producer {
@@ -107,9 +92,21 @@ export interface Producer {
   enqueue<N extends JobName>(name: N, data: JobInput<N>, options?: EnqueueOptions): Promise<EnqueueResult<N>>;
   /** The same for a name and values known only at run time (HTTP): everything is checked. */
   enqueueUnknown(name: string, data: unknown, options?: unknown): Promise<EnqueueResult>;
+  /** Enqueues many jobs of any kinds, one Redis round trip per chunk; all or nothing unless `partial`. */
+  enqueueBulk(items: readonly TypedBulkItem[], options?: BulkOptions): Promise<BulkResult>;
+  /** The same for items known only at run time; `name` fixes the kind of every item. */
+  enqueueBulkUnknown(items: readonly unknown[], options?: BulkOptions & { name?: string }): Promise<BulkResult>;
   /** The job's status, or undefined when there is no such job of that kind. */
   getJob<N extends JobName>(name: N, id: string): Promise<JobStatus<N> | undefined>;
   getJob(name: string, id: string): Promise<JobStatus | undefined>;
+  /** Removes a job that has not started; JobNotFoundError, or JobNotCancellableError with its state. */
+  cancel(name: string, id: string): Promise<CancelResult>;
+  /** Publishes an event: one job per subscriber of the topic. */
+  publish<T extends TopicName>(topic: T, event: TopicEvent<T>, options?: PublishOptions): Promise<PublishResult>;
+  /** The same for a topic and event known only at run time. */
+  publishUnknown(topic: string, event: unknown, options?: PublishOptions): Promise<PublishResult>;
+  /** Recurring schedules: list, get, upsert, remove, and the catalog's. */
+  schedules: ScheduleStore;
   /** Resolves when Redis answers a PING and every queue is ready, within the deadline; else RedisUnavailableError. */
   ping(): Promise<void>;
   /** Closes the queues; the Redis client stays open (the caller quits it). */
@@ -128,72 +125,50 @@ export function createProducer(options: ProducerOptions): Producer {
   // Read-only use: a job that failed for good lives on as a record in its dead-letter queue.
   const deadLetters = createDeadLetterStore({ connection: redis, prefix, logger });
   const call = <T>(label: string, run: () => Promise<T>) => callRedis(redis, settings.commandTimeoutMs, label, run);
-
-  async function enqueueParsed({ kind, data, options: enqueueOptions }: EnqueueRequest): Promise<EnqueueResult> {
-    const name = kind.name as JobName;
-    const queueName = kind.queue as QueueName;
-    const queue = queues.get(queueName);
-    const { delayMs, priority, idempotencyKey: key } = enqueueOptions;
-    const jobId = enqueueOptions.jobId ?? (key !== undefined ? idempotentJobId(name, key) : undefined);
-    const jobOptions = jobOptionsFor(kind, { delayMs, priority });
-
-    if (jobId === undefined) {
-      const job = await call('add job', () => queue.add(name, data, jobOptions));
-      return { id: job.id!, name, queue: queueName, created: true };
-    }
-    const { created } = await addJobOnce(
-      { redis, queue, markerKey: idempotencyKey(prefix, queueName, jobId), ttlSec: settings.idempotencyTtlSec, call },
-      { name, data, jobId, options: jobOptions },
+  const sealer = createPayloadSealer({ keys: options.payloadKeys ?? [] });
+  // Sensitive fields are sealed after validation (validation needs the plain text) and masked whenever shown.
+  const storedData = (kind: AnyJobKind, data: unknown) => sealer.seal(kind, data);
+  const displayData = (kind: AnyJobKind, data: unknown) => maskSensitive(kind, data);
+  const lookup = { queues, deadLetters, call, displayData };
+  const enqueue = (requests: readonly EnqueueRequest[]) =>
+    enqueueJobs(
+      { redis, queues, prefix, idempotencyTtlSec: settings.idempotencyTtlSec, call, storedData: (request) => storedData(request.kind, request.data) },
+      requests,
     );
-    return { id: jobId, name, queue: queueName, created };
+
+  async function enqueueBulkUnknown(items: readonly unknown[], bulkOptions: BulkOptions & { name?: string } = {}): Promise<BulkResult> {
+    const { requests, issues, bad } = parseBulkItems(items, bulkOptions.name);
+    if (issues.length > 0 && !bulkOptions.partial) throw new JobValidationError(issues);
+    const valid = requests.flatMap((request, index) => (request && !bad.has(index) ? [{ request, index }] : []));
+    const results = valid.length > 0 ? await enqueue(valid.map((entry) => entry.request)) : [];
+    const rejected = [...bad].sort((a, b) => a - b).map((index) => ({
+      index,
+      issues: issues.filter((issue) => issue.path === `jobs.${index}` || issue.path.startsWith(`jobs.${index}.`)),
+    }));
+    return { jobs: results.map((result, i) => ({ ...result, index: valid[i]!.index })), rejected };
   }
 
-  async function getJob(name: string, id: string): Promise<JobStatus | undefined> {
-    const kind = findJobKind(name);
-    if (!kind) throw new UnknownJobError(name, jobNames);
-    if (!isJobIdShaped(id)) return undefined;
-    const queue = queues.get(kind.queue as QueueName);
-    let job = await call('get job', () => queue.getJob(id));
-    if (!job) {
-      const record = await call('get dead-letter record', () => deadLetters.get(kind.queue, id));
-      return record && record.name === kind.name ? deadLetteredStatus(record) : undefined;
-    }
-    // The id may name a job of another kind on the same queue.
-    if (job.name !== kind.name) return undefined;
-    const state = await call('get job state', () => job!.getState());
-    if (state === 'unknown') return undefined;
-    // The hash was read before the state: a job that finished in between still shows its last
-    // running snapshot (progress 90, no result). A finished job changes no more, so read it again.
-    if ((state === 'completed' || state === 'failed') && job.finishedOn === undefined) {
-      job = (await call('get job', () => queue.getJob(id))) ?? job;
-    }
-    return {
-      id,
-      name: kind.name as JobName,
-      queue: kind.queue as QueueName,
-      state,
-      progress: job.progress,
-      attemptsMade: job.attemptsMade,
-      attempts: job.opts.attempts ?? 1,
-      data: job.data,
-      createdAt: new Date(job.timestamp),
-      processedAt: job.processedOn ? new Date(job.processedOn) : null,
-      finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
-      returnvalue: job.returnvalue ?? null,
-      failedReason: job.failedReason || null,
-      delayMs: job.delay ?? 0,
-      priority: job.priority ?? 0,
-    };
+  async function publishUnknown(topic: string, event: unknown, publishOptions: PublishOptions = {}): Promise<PublishResult> {
+    const { eventId, requests } = planPublish(topic, event, publishOptions);
+    return { topic, eventId, jobs: await enqueue(requests) };
   }
 
   return {
     async enqueue(name, data, enqueueOptions) {
-      return (await enqueueParsed(parseEnqueueRequest(name, data, enqueueOptions))) as EnqueueResult<typeof name>;
+      const [result] = await enqueue([parseEnqueueRequest(name, data, enqueueOptions)]);
+      return result as EnqueueResult<typeof name>;
     },
     async enqueueUnknown(name, data, enqueueOptions) {
-      return enqueueParsed(parseEnqueueRequest(name, data, enqueueOptions));
+      const [result] = await enqueue([parseEnqueueRequest(name, data, enqueueOptions)]);
+      return result!;
     },
-    getJob: getJob as Producer['getJob'],
+    enqueueBulk: (items, bulkOptions) => enqueueBulkUnknown(items, bulkOptions),
+    enqueueBulkUnknown,
+    getJob: ((name: string, id: string) => readJobStatus(lookup, name, id)) as Producer['getJob'],
+    cancel: (name, id) => cancelJob(lookup, name, id),
+    publish: (topic, event, publishOptions) => publishUnknown(topic, event, publishOptions),
+    publishUnknown,
+    schedules: createScheduleStore({ queues, call, storedData, displayData }),
     async ping() {
       await call('ping', () => redis.ping());
       // A queue whose start-up failed (its INFO lost to a dropped connection) stays broken; say so.
@@ -201,33 +176,6 @@ export function createProducer(options: ProducerOptions): Producer {
     },
     close: async () => {
       await Promise.all([queues.close(), deadLetters.close()]);
-    },
-  };
-}
-
-function deadLetteredStatus(record: DeadLetterEntry): JobStatus {
-  const lastAttempt = record.attempts.at(-1);
-  const options = record.opts as { attempts?: number; delay?: number; priority?: number };
-  return {
-    id: record.sourceJobId,
-    name: record.name as JobName,
-    queue: record.sourceQueue as QueueName,
-    state: 'dead-lettered',
-    progress: 0,
-    attemptsMade: record.attemptsMade,
-    attempts: options.attempts ?? record.attemptsMade,
-    data: record.data,
-    createdAt: new Date(record.enqueuedAt),
-    processedAt: lastAttempt ? new Date(lastAttempt.at) : null,
-    finishedAt: new Date(record.deadLetteredAt),
-    returnvalue: null,
-    failedReason: record.failedReason,
-    delayMs: options.delay ?? 0,
-    priority: options.priority ?? 0,
-    deadLetter: {
-      reason: record.reason,
-      deadLetteredAt: new Date(record.deadLetteredAt),
-      redriveCount: record.redriveCount,
     },
   };
 }

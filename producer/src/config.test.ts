@@ -1,22 +1,30 @@
 import { baseEnvSchema, ConfigError, loadConfig } from '@conveyor/shared';
 import { describe, expect, it } from 'vitest';
+import { TEST_PAYLOAD_KEYS } from '@conveyor/shared/testing';
 import { loadProducerConfig } from './config.ts';
+
+// email.send has a sensitive field, so the producer needs a key to start.
+const keys = { PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS };
 
 describe('loadProducerConfig', () => {
   it('applies the local-development defaults', () => {
     // The shared variables' defaults are asserted in shared/src/config.test.ts.
-    expect(loadProducerConfig({})).toEqual({
-      ...loadConfig(baseEnvSchema, {}),
+    expect(loadProducerConfig(keys)).toEqual({
+      ...loadConfig(baseEnvSchema, keys),
       PORT: 3000,
       BODY_LIMIT_BYTES: 1_048_576,
       REDIS_COMMAND_TIMEOUT_MS: 500,
       IDEMPOTENCY_TTL_SEC: 86_400,
+      BULK_MAX_JOBS: 1_000,
+      PRODUCER_API_KEYS: [],
+      PRODUCER_RATE_LIMIT_PER_SEC: 0,
+      PRODUCER_RATE_LIMIT_BURST: 1,
     });
   });
 
   it('reads every variable from the environment', () => {
     expect(
-      loadProducerConfig({ PORT: '8080', BODY_LIMIT_BYTES: '2048', REDIS_COMMAND_TIMEOUT_MS: '250', IDEMPOTENCY_TTL_SEC: '60' }),
+      loadProducerConfig({ ...keys, PORT: '8080', BODY_LIMIT_BYTES: '2048', REDIS_COMMAND_TIMEOUT_MS: '250', IDEMPOTENCY_TTL_SEC: '60' }),
     ).toMatchObject({ PORT: 8080, BODY_LIMIT_BYTES: 2048, REDIS_COMMAND_TIMEOUT_MS: 250, IDEMPOTENCY_TTL_SEC: 60 });
   });
 
@@ -33,5 +41,10 @@ describe('loadProducerConfig', () => {
       ['BODY_LIMIT_BYTES', 'PORT', 'REDIS_COMMAND_TIMEOUT_MS', 'REDIS_URL'].sort(),
     );
     expect((error as ConfigError).message).toContain('PORT');
+  });
+
+  it('refuses to start without PAYLOAD_ENCRYPTION_KEYS while a kind has sensitive fields', () => {
+    expect(() => loadProducerConfig({})).toThrow(ConfigError);
+    expect(() => loadProducerConfig({})).toThrow(/PAYLOAD_ENCRYPTION_KEYS: required: email\.send \(body\)/);
   });
 });

@@ -1,6 +1,7 @@
 /** The producer's configuration: the shared variables plus its own, parsed once from the environment. */
-import { baseEnvShape, envInt, loadConfig, type BaseConfig } from '@conveyor/shared';
+import { baseEnvShape, ConfigError, envInt, jobKinds, loadConfig, type AnyJobKind, type BaseConfig } from '@conveyor/shared';
 import { z } from 'zod';
+import { ApiKeysFormatError, parseApiKeys, type ApiKey } from './auth/api-keys.ts';
 
 export const producerEnvSchema = z.object({
   ...baseEnvShape,
@@ -12,7 +13,43 @@ export const producerEnvSchema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: envInt(500, { min: 1, max: 60_000 }),
   /** How long an idempotency key or job id is remembered after its job was enqueued, in s. Default 86,400 (1 day). */
   IDEMPOTENCY_TTL_SEC: envInt(86_400, { min: 1, max: 365 * 86_400 }),
+  /** Most jobs one bulk request may carry; more gets 413. Default 1,000. */
+  BULK_MAX_JOBS: envInt(1_000, { min: 1, max: 100_000 }),
+  /** API keys, `<id>=<secret or sha256:hex>:<scopes>` entries (see auth/api-keys.ts). Default none: no authentication, loopback only. */
+  PRODUCER_API_KEYS: apiKeys(),
+  /** Rate-limit refill, in requests per second per key (or per IP without keys); fractions allowed; 0 = off. Default 0. */
+  PRODUCER_RATE_LIMIT_PER_SEC: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'expected a number of requests per second, 0 (off) or more, e.g. 50 or 0.5')
+    .transform(Number)
+    .pipe(z.number().min(0).max(1_000_000))
+    .default(0),
+  /** Rate-limit bucket size, in requests. Default: one second's worth (PRODUCER_RATE_LIMIT_PER_SEC, at least 1). */
+  PRODUCER_RATE_LIMIT_BURST: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'expected a whole number of requests, 1 or more')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(10_000_000))
+    .optional(),
 });
+
+/** `PRODUCER_API_KEYS`, parsed; a bad entry is named by position and id, never by its secret. */
+function apiKeys() {
+  return z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return parseApiKeys(text);
+      } catch (error) {
+        if (!(error instanceof ApiKeysFormatError)) throw error;
+        for (const problem of error.problems) ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+    });
+}
 
 /** The parsed configuration (REDIS_URL, CONVEYOR_PREFIX, LOG_LEVEL, HOST come from the shared base). */
 export interface ProducerConfig extends BaseConfig {
@@ -24,9 +61,34 @@ export interface ProducerConfig extends BaseConfig {
   REDIS_COMMAND_TIMEOUT_MS: number;
   /** How long an enqueue with a job id or idempotency key is remembered, in s. Default 86,400 (1 day). */
   IDEMPOTENCY_TTL_SEC: number;
+  /** Most jobs one bulk request may carry; more gets 413 too_many_items. Default 1,000. */
+  BULK_MAX_JOBS: number;
+  /** Keys that may call `/v1`, with their scopes; empty means no authentication (and loopback only). Default none. */
+  PRODUCER_API_KEYS: ApiKey[];
+  /** Rate-limit refill, in requests per second per client; 0 turns the limit off. Default 0. */
+  PRODUCER_RATE_LIMIT_PER_SEC: number;
+  /** Rate-limit bucket size, in requests. Default max(1, ceil(PRODUCER_RATE_LIMIT_PER_SEC)). */
+  PRODUCER_RATE_LIMIT_BURST: number;
 }
 
 /** Parses the producer's environment; throws one ConfigError naming every bad variable. */
 export function loadProducerConfig(env: Record<string, string | undefined>): ProducerConfig {
-  return loadConfig(producerEnvSchema, env);
+  const config = loadConfig(producerEnvSchema, env);
+  // A producer that could not enqueue these kinds is broken: say so at start, not at the first request.
+  const sensitiveKinds = Object.values<AnyJobKind>(jobKinds).filter((kind) => (kind.sensitive ?? []).length > 0);
+  if (config.PAYLOAD_ENCRYPTION_KEYS.length === 0 && sensitiveKinds.length > 0) {
+    throw new ConfigError([
+      {
+        variable: 'PAYLOAD_ENCRYPTION_KEYS',
+        message:
+          `required: ${sensitiveKinds.map((kind) => `${kind.name} (${kind.sensitive!.join(', ')})`).join('; ')} ` +
+          'have sensitive fields that are stored encrypted; set keyId:base64(32 bytes), e.g. ' +
+          `k1:$(node -e "console.log(require('crypto').randomBytes(32).toString('base64'))") (it is not set)`,
+      },
+    ]);
+  }
+  return {
+    ...config,
+    PRODUCER_RATE_LIMIT_BURST: config.PRODUCER_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(config.PRODUCER_RATE_LIMIT_PER_SEC)),
+  };
 }

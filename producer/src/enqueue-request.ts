@@ -39,19 +39,35 @@ export function isJobIdShaped(id: string): boolean {
   return /^\d+$/.test(id) || callerJobIdSchema.safeParse(id).success;
 }
 
-/** Options of one enqueue; unknown fields are refused. */
+/** Options of one enqueue; unknown fields are refused. `runAt` and `delayMs` exclude each other. */
 export const enqueueOptionsSchema = z
   .object({
     delayMs: z.int().min(0).max(MAX_DELAY_MS).optional(),
+    runAt: z.union([z.iso.datetime({ offset: true }), z.date()]).optional(),
     priority: z.int().min(0).max(MAX_PRIORITY).optional(),
     jobId: callerJobIdSchema.optional(),
     idempotencyKey: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((options, ctx) => {
+    if (options.runAt === undefined) return;
+    if (options.delayMs !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'give runAt or delayMs, not both' });
+      return;
+    }
+    const at = options.runAt instanceof Date ? options.runAt.getTime() : Date.parse(options.runAt);
+    if (!Number.isFinite(at)) ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'not a valid date' });
+    else if (at - Date.now() > MAX_DELAY_MS) ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'must be within one year from now' });
+  });
 
 export interface EnqueueOptions extends CatalogEnqueueOptions {
   /** Run no sooner than this many ms from now, 0 – 1 year. Default 0. */
   delayMs?: number;
+  /**
+   * Run no sooner than this time (a Date, or ISO-8601 with an offset such as `2026-12-24T18:00:00Z`),
+   * at most one year ahead; a past time runs now. Excludes `delayMs`.
+   */
+  runAt?: Date | string;
   /** 0 = none, 1 = highest … MAX_PRIORITY = lowest. Default: the kind's priority. */
   priority?: number;
   /**
@@ -70,7 +86,16 @@ export interface EnqueueRequest {
   kind: AnyJobKind;
   /** The payload after parsing: defaults applied, unknown fields refused. */
   data: unknown;
-  options: EnqueueOptions;
+  /** Parsed options; `runAt` is already turned into `delayMs`. */
+  options: Omit<EnqueueOptions, 'runAt'>;
+}
+
+/** `runAt` as a delay from now (a past time is 0); options without `runAt`. */
+function resolveRunAt(options: EnqueueOptions, now = Date.now()): Omit<EnqueueOptions, 'runAt'> {
+  const { runAt, ...rest } = options;
+  if (runAt === undefined) return rest;
+  const at = runAt instanceof Date ? runAt.getTime() : Date.parse(runAt);
+  return { ...rest, delayMs: Math.max(0, at - now) };
 }
 
 /** Parses a request; throws UnknownJobError, or JobValidationError naming every bad field. */
@@ -91,7 +116,7 @@ export function checkEnqueueRequest(
   const parsedOptions = enqueueOptionsSchema.safeParse(options ?? {});
   const parsedData = kind.schema.safeParse(data);
   if (parsedOptions.success && parsedData.success) {
-    return { request: { kind, data: parsedData.data, options: parsedOptions.data }, issues: [] };
+    return { request: { kind, data: parsedData.data, options: resolveRunAt(parsedOptions.data) }, issues: [] };
   }
   return {
     request: undefined,

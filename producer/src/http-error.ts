@@ -4,13 +4,18 @@
  * anything else is logged and answered 500 `internal`, with no stack or message leaked.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { coerceError, type Logger } from '@conveyor/shared';
+import { coerceError, EncryptionKeyMissingError, type Logger } from '@conveyor/shared';
+import { ForbiddenError, ForbiddenKeyError, RateLimitedError, UnauthorizedError } from './access-errors.ts';
 import {
   IdempotencyConflictError,
+  JobNotCancellableError,
   JobNotFoundError,
   JobValidationError,
   RedisUnavailableError,
+  ScheduleNotFoundError,
+  TooManyItemsError,
   UnknownJobError,
+  UnknownTopicError,
 } from './producer-errors.ts';
 
 export interface ErrorEnvelope {
@@ -75,7 +80,44 @@ export function toHttpError(error: unknown): HttpErrorAnswer | undefined {
     return answer(422, 'validation_failed', error.message, { issues: error.issues });
   }
   if (error instanceof IdempotencyConflictError) {
-    return answer(409, 'idempotency_conflict', error.message, { id: error.jobId, queue: error.queue });
+    return answer(409, 'idempotency_conflict', error.message, {
+      id: error.jobId,
+      queue: error.queue,
+      ...(error.index !== undefined ? { index: error.index } : {}),
+    });
+  }
+  if (error instanceof JobNotCancellableError) {
+    const code = error.state === 'active' ? 'job_active' : 'job_finished';
+    return answer(409, code, error.message, { name: error.jobName, id: error.jobId, state: error.state });
+  }
+  if (error instanceof EncryptionKeyMissingError) {
+    // The service's fault, not the caller's: it has no key to seal the kind's sensitive fields.
+    return answer(500, 'encryption_key_missing', error.message, { name: error.kind, fields: error.fields });
+  }
+  if (error instanceof UnknownTopicError) {
+    return answer(404, 'unknown_topic', error.message, { topic: error.topic, known: error.known });
+  }
+  if (error instanceof ScheduleNotFoundError) {
+    return answer(404, 'schedule_not_found', error.message, { id: error.scheduleId });
+  }
+  if (error instanceof TooManyItemsError) {
+    return answer(413, 'too_many_items', error.message, { count: error.count, limit: error.limit });
+  }
+  if (error instanceof UnauthorizedError) {
+    const challenge = error.reason === 'invalid' ? 'Bearer realm="conveyor", error="invalid_token"' : 'Bearer realm="conveyor"';
+    return { ...answer(401, 'unauthorized', error.message), headers: { 'WWW-Authenticate': challenge } };
+  }
+  if (error instanceof ForbiddenError) {
+    return answer(403, 'forbidden', error.message, { keyId: error.keyId, requiredScope: error.requiredScope });
+  }
+  if (error instanceof RateLimitedError) {
+    return {
+      ...answer(429, 'rate_limited', error.message, { retryAfterSec: error.retryAfterSec, limit: error.limit }),
+      headers: { 'Retry-After': String(error.retryAfterSec) },
+    };
+  }
+  if (error instanceof ForbiddenKeyError) {
+    return answer(422, 'validation_failed', error.message, { issues: error.issues });
   }
   if (error instanceof RedisUnavailableError) {
     return {
@@ -111,7 +153,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(thrown);
     const mapped = toHttpError(thrown);
     if (!mapped) {
-      logger.error({ err: coerceError(thrown), method: req.method, url: req.originalUrl }, 'request failed');
+      logger.error({ err: coerceError(thrown), method: req.method, url: req.originalUrl, apiKeyId: res.locals.apiKeyId }, 'request failed');
     } else if (mapped.status === 503) {
       // The outage itself is logged once by the Redis client; one line per request would flood.
       logger.debug({ err: coerceError(thrown), method: req.method, url: req.originalUrl }, 'answered 503');

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { freePort, startApp, testPrefix, type AppProcess } from '@conveyor/shared/testing';
+import { freePort, startApp, TEST_PAYLOAD_KEYS, testPrefix, type AppProcess } from '@conveyor/shared/testing';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { get, post } from './testing/test-server.ts';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 async function startProducer(env: Record<string, string>): Promise<{ process: AppProcess; url: string }> {
-  app = startApp(entry, { HOST: '127.0.0.1', PORT: '0', CONVEYOR_PREFIX: testPrefix('main'), ...env });
+  app = startApp(entry, { HOST: '127.0.0.1', PORT: '0', CONVEYOR_PREFIX: testPrefix('main'), PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS, ...env });
   const line = await app.waitForOutput(LISTENING);
   return { process: app, url: LISTENING.exec(line)![1]! };
 }

@@ -35,6 +35,8 @@ export class IdempotencyConflictError extends Error {
   constructor(
     readonly jobId: string,
     readonly queue: string,
+    /** The item's index in a bulk request or topic fan-out. */
+    readonly index?: number,
   ) {
     super(`job "${jobId}" on queue "${queue}" was already enqueued with a different payload`);
   }
@@ -56,5 +58,51 @@ export class JobNotFoundError extends Error {
     readonly jobId: string,
   ) {
     super(`no job "${jobId}" of kind "${jobName}"`);
+  }
+}
+
+/** The job has started or finished (or was dead-lettered), so it cannot be cancelled. */
+export class JobNotCancellableError extends Error {
+  override readonly name = 'JobNotCancellableError';
+  constructor(
+    readonly jobName: string,
+    readonly jobId: string,
+    readonly state: string,
+  ) {
+    super(
+      state === 'active'
+        ? `job "${jobId}" of kind "${jobName}" is running; it cannot be cancelled`
+        : `job "${jobId}" of kind "${jobName}" is ${state}; only a job that has not started can be cancelled`,
+    );
+  }
+}
+
+/** The name is not a topic of the catalog. */
+export class UnknownTopicError extends Error {
+  override readonly name = 'UnknownTopicError';
+  constructor(
+    readonly topic: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown topic "${topic}"; known topics: ${known.join(', ')}`);
+  }
+}
+
+/** No recurring schedule has this id. */
+export class ScheduleNotFoundError extends Error {
+  override readonly name = 'ScheduleNotFoundError';
+  constructor(readonly scheduleId: string) {
+    super(`no schedule "${scheduleId}"`);
+  }
+}
+
+/** A bulk request carries more items than allowed (BULK_MAX_JOBS). */
+export class TooManyItemsError extends Error {
+  override readonly name = 'TooManyItemsError';
+  constructor(
+    readonly count: number,
+    readonly limit: number,
+  ) {
+    super(`a bulk request may carry at most ${limit} jobs, got ${count}; split it`);
   }
 }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { freePort, startApp, startRedisServer, testPrefix, type AppProcess, type RedisServerHandle } from '@conveyor/shared/testing';
+import { freePort, startApp, startRedisServer, TEST_PAYLOAD_KEYS, testPrefix, type AppProcess, type RedisServerHandle } from '@conveyor/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { post } from './testing/test-server.ts';
 
@@ -19,7 +19,7 @@ async function evictingRedis(port?: number): Promise<RedisServerHandle> {
 }
 
 function startProducer(env: Record<string, string>): AppProcess {
-  const app = startApp(entry, { HOST: '127.0.0.1', PORT: '0', CONVEYOR_PREFIX: testPrefix('gate'), ...env });
+  const app = startApp(entry, { HOST: '127.0.0.1', PORT: '0', CONVEYOR_PREFIX: testPrefix('gate'), PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS, ...env });
   cleanups.push(() => app.stop('SIGKILL'));
   return app;
 }

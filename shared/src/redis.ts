@@ -25,6 +25,11 @@ export interface RedisConnectionSettings {
   maxReconnectDelayMs?: number;
   /** Connect timeout, in ms. Default 2,000. */
   connectTimeoutMs?: number;
+  /**
+   * Send the commands issued in one event-loop tick in one write (ioredis `enableAutoPipelining`):
+   * many concurrent requests then cost Redis one read per tick instead of one per command. Default false.
+   */
+  autoPipelining?: boolean;
 }
 
 /** Parses a redis:// or rediss:// URL into ioredis options. */
@@ -66,6 +71,7 @@ export function redisConnectionOptions(settings: RedisConnectionSettings): Conve
     connectTimeout: settings.connectTimeoutMs ?? 2_000,
     enableOfflineQueue: !failFast,
     maxRetriesPerRequest: failFast ? 1 : null,
+    ...(settings.autoPipelining ? { enableAutoPipelining: true } : {}),
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
   };
 }

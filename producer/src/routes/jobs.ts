@@ -1,40 +1,38 @@
 /**
- * `/v1/jobs`: enqueue a job over HTTP and read its status back. Both go through the producer
- * client, so HTTP and in-process callers get the same validation and idempotency.
+ * `/v1/jobs`: enqueue a job over HTTP, read its status back, cancel it. Everything goes
+ * through the producer client, so HTTP and in-process callers get the same validation and
+ * idempotency. (Bulk enqueue is in bulk.ts.)
  *
- *   POST /v1/jobs/:name       {"data": {...}, "delayMs"?, "priority"?, "jobId"?}
- *                             (+ Idempotency-Key header) → 201 new job, 200 the earlier one
- *   GET  /v1/jobs/:name/:id   → the job's state, progress, attempts, result or failure
+ *   POST   /v1/jobs/:name       {"data": {...}, "delayMs"? | "runAt"?, "priority"?, "jobId"?}
+ *                               (+ Idempotency-Key header) → 201 new job, 200 the earlier one
+ *                               (or the pending job with the same dedup key: "deduplicated": true)
+ *   GET    /v1/jobs/:name/:id   → the job's state, progress, attempts, result or failure
+ *   DELETE /v1/jobs/:name/:id   → 200 cancelled; 409 job_active / job_finished with its state
  */
-import express, { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { isJobName, jobNames } from '@conveyor/shared';
 import type { JobStatus, Producer } from '../client.ts';
 import { checkEnqueueRequest, MAX_IDEMPOTENCY_KEY_LENGTH } from '../enqueue-request.ts';
-import { UnsupportedMediaTypeError } from '../http-error.ts';
 import { JobNotFoundError, JobValidationError, UnknownJobError, type ValidationIssue } from '../producer-errors.ts';
+import { isPlainObject, jsonBody } from './json-body.ts';
 
 export interface JobsRouterDeps {
-  producer: Pick<Producer, 'enqueueUnknown' | 'getJob'>;
+  producer: Pick<Producer, 'enqueueUnknown' | 'getJob' | 'cancel'>;
   /** Largest accepted body, in bytes; larger gets 413. */
   bodyLimitBytes: number;
 }
 
 export function jobsRouter(deps: JobsRouterDeps): Router {
   const router = Router();
-  const parseJson = express.json({ limit: deps.bodyLimitBytes, type: 'application/json', strict: true });
-  router.post('/:name', requireKnownJob, requireJsonBody, parseJson, enqueue(deps.producer));
+  router.post('/:name', requireKnownJob, ...jsonBody(deps.bodyLimitBytes), enqueue(deps.producer));
   router.get('/:name/:id', readStatus(deps.producer));
+  router.delete('/:name/:id', cancel(deps.producer));
   return router;
 }
 
-// Before the body is read, so that a wrong name is a 404 whatever the body.
-const requireKnownJob: RequestHandler<{ name: string }> = (req, _res, next) => {
+/** Before the body is read, so that a wrong name is a 404 whatever the body. */
+export const requireKnownJob: RequestHandler<{ name: string }> = (req, _res, next) => {
   if (!isJobName(req.params.name)) throw new UnknownJobError(req.params.name, jobNames);
-  next();
-};
-
-const requireJsonBody: RequestHandler = (req, _res, next) => {
-  if (!req.is('application/json')) throw new UnsupportedMediaTypeError(req.get('content-type'));
   next();
 };
 
@@ -44,7 +42,7 @@ function enqueue(producer: JobsRouterDeps['producer']): RequestHandler<{ name: s
     const body: unknown = req.body;
     const issues: ValidationIssue[] = [];
     if (!isPlainObject(body)) {
-      issues.push({ path: '', code: 'invalid_type', message: 'expected a JSON object {"data": {...}, "delayMs"?, "priority"?, "jobId"?}' });
+      issues.push({ path: '', code: 'invalid_type', message: 'expected a JSON object {"data": {...}, "delayMs"? | "runAt"?, "priority"?, "jobId"?}' });
     }
     const { data, ...fields } = isPlainObject(body) ? body : {};
     if ('idempotencyKey' in fields) {
@@ -65,8 +63,20 @@ function enqueue(producer: JobsRouterDeps['producer']): RequestHandler<{ name: s
     const result = await producer.enqueueUnknown(name, data, options);
     res
       .status(result.created ? 201 : 200)
-      .location(`/v1/jobs/${encodeURIComponent(result.name)}/${encodeURIComponent(result.id)}`)
-      .json({ id: result.id, name: result.name, queue: result.queue });
+      .location(jobLocation(result))
+      .json({ id: result.id, name: result.name, queue: result.queue, ...(result.deduplicated ? { deduplicated: true } : {}) });
+  };
+}
+
+/** Where a job's status is read: `/v1/jobs/<name>/<id>`. */
+export function jobLocation(job: { name: string; id: string }): string {
+  return `/v1/jobs/${encodeURIComponent(job.name)}/${encodeURIComponent(job.id)}`;
+}
+
+function cancel(producer: JobsRouterDeps['producer']): RequestHandler<{ name: string; id: string }> {
+  return async (req, res) => {
+    const result = await producer.cancel(req.params.name, req.params.id);
+    res.json(result);
   };
 }
 
@@ -107,8 +117,4 @@ function jobView(status: JobStatus) {
         }
       : {}),
   };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

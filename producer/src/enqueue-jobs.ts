@@ -1,0 +1,218 @@
+/**
+ * The one path by which the producer puts jobs into Redis: a single enqueue, a bulk request
+ * and a topic's fan-out all come here with parsed requests.
+ *
+ * 1. Each request gets its BullMQ options from the kind's policy (jobOptionsFor) and its job
+ *    id: the caller's `jobId`, else `idem-<hash>` from an idempotency key, else — for a kind
+ *    with a dedup policy — a random UUID (so that a deduplicated add can be told from a new
+ *    one), else none (BullMQ numbers the job).
+ * 2. Requests with an id are checked against their idempotency markers in ONE pipeline (see
+ *    idempotency.ts): a marker with another request's hash is a conflict and nothing is
+ *    enqueued; a marker with this hash, or an existing job, is a repeat (`created: false`).
+ * 3. The rest go to Redis in one pipelined round trip per chunk of BULK_CHUNK_SIZE per queue
+ *    (`Queue.addBulk`; a lone job uses `Queue.add`), all chunks sent at once. A kind with a dedup policy carries
+ *    BullMQ's `deduplication` option: when a job with the same key is pending, BullMQ answers
+ *    with that job's id instead of adding one, and the result says `deduplicated: true`.
+ * 4. The markers of the new jobs are set in ONE pipeline (`SET NX EX`). A request that lost a
+ *    race for its marker is a repeat, like in step 2.
+ * A failure in step 3 leaves earlier chunks enqueued: callers retry with ids or keys to stay
+ * exactly-once (the HTTP API tells them so).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { idempotencyKey, jobOptionsFor, type CatalogQueues, type JobName, type QueueName } from '@conveyor/shared';
+import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EnqueueRequest } from './enqueue-request.ts';
+import { idempotentJobId, requestHash } from './idempotency.ts';
+import { IdempotencyConflictError, RedisUnavailableError } from './producer-errors.ts';
+
+/** Jobs per `addBulk` round trip: long enough to amortise the trip, short enough not to block Redis (~15 ms). */
+export const BULK_CHUNK_SIZE = 250;
+
+export interface EnqueueResult<N extends JobName = JobName> {
+  id: string;
+  name: N;
+  queue: QueueName;
+  /** False when the job id or idempotency key had been enqueued before, or a pending job had the dedup key: this is that job. */
+  created: boolean;
+  /** True when the kind's dedup key matched a pending job; `id` is that job's. */
+  deduplicated?: boolean;
+}
+
+export interface EnqueueJobsDeps {
+  redis: Redis;
+  queues: CatalogQueues;
+  prefix: string;
+  /** How long an idempotency marker lives, in s. */
+  idempotencyTtlSec: number;
+  /** Runs one Redis call under the producer's deadline and fail-fast rules. */
+  call: <T>(label: string, run: () => Promise<T>) => Promise<T>;
+  /** Turns a parsed payload into what is stored (sensitive fields sealed). Default: as is. */
+  storedData?: (request: EnqueueRequest) => unknown;
+}
+
+interface Planned {
+  index: number;
+  name: JobName;
+  queue: QueueName;
+  /** What the caller wanted stored: the id, or undefined for a BullMQ number. */
+  jobId: string | undefined;
+  /** Whether a marker guards this id (caller id or idempotency key). */
+  keyed: boolean;
+  /** The request hash an idempotency marker holds; only computed for keyed jobs. */
+  hash: string;
+  data: unknown;
+  options: JobsOptions;
+}
+
+/** Enqueues every request (see the file comment); results in request order. */
+export async function enqueueJobs(deps: EnqueueJobsDeps, requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+  try {
+    return await enqueuePlanned(deps, requests);
+  } catch (error) {
+    // An index means something only among several requests.
+    if (requests.length === 1 && error instanceof IdempotencyConflictError) throw new IdempotencyConflictError(error.jobId, error.queue);
+    throw error;
+  }
+}
+
+async function enqueuePlanned(deps: EnqueueJobsDeps, requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+  const planned = requests.map((request, index) => plan(deps, request, index));
+  const results: (EnqueueResult | undefined)[] = new Array(planned.length);
+
+  const keyed = planned.filter((job) => job.keyed);
+  const repeats = await checkMarkers(deps, keyed);
+  for (const job of keyed) {
+    if (repeats.has(job.index)) results[job.index] = { id: job.jobId!, name: job.name, queue: job.queue, created: false };
+  }
+
+  const toAdd = planned.filter((job) => results[job.index] === undefined);
+  const added = await addAll(deps, toAdd);
+  for (const job of toAdd) {
+    const id = added.get(job.index)!;
+    const deduplicated = job.jobId !== undefined && id !== job.jobId;
+    results[job.index] = { id, name: job.name, queue: job.queue, created: !deduplicated, ...(deduplicated ? { deduplicated } : {}) };
+  }
+
+  const claimed = toAdd.filter((job) => job.keyed && results[job.index]!.created);
+  const lost = await claimMarkers(deps, claimed);
+  for (const index of lost) results[index] = { ...results[index]!, created: false };
+  return results as EnqueueResult[];
+}
+
+function plan(deps: EnqueueJobsDeps, request: EnqueueRequest, index: number): Planned {
+  const { kind, data, options } = request;
+  const name = kind.name as JobName;
+  const callerId = options.jobId ?? (options.idempotencyKey !== undefined ? idempotentJobId(name, options.idempotencyKey) : undefined);
+  const jobId = callerId ?? (kind.dedup ? randomUUID() : undefined);
+  const jobOptions = jobOptionsFor(kind, { delayMs: options.delayMs, priority: options.priority });
+  if (kind.dedup) {
+    const { ttlMs } = kind.dedup;
+    jobOptions.deduplication = { id: dedupId(name, kind.dedup.key(data)), ...(ttlMs !== undefined ? { ttl: ttlMs } : {}) };
+  }
+  if (jobId !== undefined) jobOptions.jobId = jobId;
+  return {
+    index,
+    name,
+    queue: kind.queue as QueueName,
+    jobId,
+    keyed: callerId !== undefined,
+    hash: callerId !== undefined ? requestHash(name, data) : '',
+    data: deps.storedData ? deps.storedData(request) : data,
+    options: jobOptions,
+  };
+}
+
+/** The dedup id BullMQ keys on: the kind and a hash of the key, so that a key held in a sensitive field never reaches Redis. */
+export function dedupId(name: string, key: string): string {
+  return `${name}-${createHash('sha256').update(`${name}\0${key}`).digest('hex').slice(0, 32)}`;
+}
+
+/** Indexes of keyed jobs that are repeats; throws IdempotencyConflictError on a reused id with another payload. */
+async function checkMarkers(deps: EnqueueJobsDeps, jobs: readonly Planned[]): Promise<Set<number>> {
+  const repeats = new Set<number>();
+  if (jobs.length === 0) return repeats;
+  const replies = await deps.call('idempotency check', async () => {
+    const pipeline = deps.redis.pipeline();
+    for (const job of jobs) {
+      pipeline.get(markerKey(deps, job)).exists(deps.queues.get(job.queue).toKey(job.jobId!));
+    }
+    return checkedReplies(await pipeline.exec(), jobs.length * 2, 'the idempotency check');
+  });
+  jobs.forEach((job, i) => {
+    const marker = replies[2 * i] as string | null;
+    const exists = replies[2 * i + 1] === 1;
+    if (marker !== null && marker !== job.hash) throw new IdempotencyConflictError(job.jobId!, job.queue, job.index);
+    if (marker !== null || exists) repeats.add(job.index);
+  });
+  return repeats;
+}
+
+/** Adds the jobs, one round trip per chunk per queue; the id each got, by request index. */
+async function addAll(deps: EnqueueJobsDeps, jobs: readonly Planned[]): Promise<Map<number, string>> {
+  const ids = new Map<number, string>();
+  if (jobs.length === 1) {
+    const [job] = jobs as [Planned];
+    const added = await deps.call('add job', () => deps.queues.get(job.queue).add(job.name, job.data, job.options));
+    ids.set(job.index, added.id!);
+    return ids;
+  }
+  const byQueue = new Map<QueueName, Planned[]>();
+  for (const job of jobs) {
+    const queued = byQueue.get(job.queue);
+    if (queued) queued.push(job);
+    else byQueue.set(job.queue, [job]);
+  }
+  const chunks: { queueName: QueueName; chunk: Planned[] }[] = [];
+  for (const [queueName, queued] of byQueue) {
+    for (let start = 0; start < queued.length; start += BULK_CHUNK_SIZE) chunks.push({ queueName, chunk: queued.slice(start, start + BULK_CHUNK_SIZE) });
+  }
+  // All chunks go out at once: one connection runs them in the order written, so the queue keeps
+  // the request's order, and the round trips overlap instead of adding up.
+  await Promise.all(
+    chunks.map(async ({ queueName, chunk }) => {
+      const added = await deps.call('add jobs', () =>
+        deps.queues.get(queueName).addBulk(chunk.map((job) => ({ name: job.name, data: job.data, opts: job.options }))),
+      );
+      chunk.forEach((job, i) => ids.set(job.index, added[i]!.id!));
+    }),
+  );
+  return ids;
+}
+
+/**
+ * Sets the markers of newly added keyed jobs; returns the indexes whose marker a racing request
+ * set first (repeats). BullMQ kept one job per id: a racer whose payload differs from the
+ * winner's was not stored, and is told so (IdempotencyConflictError).
+ */
+async function claimMarkers(deps: EnqueueJobsDeps, jobs: readonly Planned[]): Promise<number[]> {
+  if (jobs.length === 0) return [];
+  const replies = await deps.call('set idempotency markers', async () => {
+    const pipeline = deps.redis.pipeline();
+    for (const job of jobs) pipeline.set(markerKey(deps, job), job.hash, 'EX', deps.idempotencyTtlSec, 'NX');
+    return checkedReplies(await pipeline.exec(), jobs.length, 'setting the idempotency markers');
+  });
+  const lost = jobs.filter((_job, i) => replies[i] !== 'OK');
+  if (lost.length === 0) return [];
+  const winners = await deps.call('read idempotency markers', async () => {
+    const pipeline = deps.redis.pipeline();
+    for (const job of lost) pipeline.get(markerKey(deps, job));
+    return checkedReplies(await pipeline.exec(), lost.length, 'reading the idempotency markers');
+  });
+  lost.forEach((job, i) => {
+    if (winners[i] !== null && winners[i] !== job.hash) throw new IdempotencyConflictError(job.jobId!, job.queue, job.index);
+  });
+  return lost.map((job) => job.index);
+}
+
+function markerKey(deps: EnqueueJobsDeps, job: Planned): string {
+  return idempotencyKey(deps.prefix, job.queue, job.jobId!);
+}
+
+/** A pipeline's replies, or the first error in it. */
+function checkedReplies(replies: [Error | null, unknown][] | null, expected: number, what: string): unknown[] {
+  if (!replies || replies.length !== expected) throw new RedisUnavailableError(`Redis gave no reply to ${what}`);
+  const failed = replies.find(([error]) => error);
+  if (failed) throw failed[0];
+  return replies.map(([, value]) => value);
+}
