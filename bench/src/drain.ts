@@ -19,6 +19,7 @@ import {
 import { createHandlers, startWorker } from '@conveyor/worker';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisCpuSec } from './redis-cpu.ts';
 
 export type DrainVariant = 'bullmq' | 'conveyor' | 'conveyor-no-figs';
 
@@ -38,13 +39,6 @@ export interface DrainResult {
   /** CPU time per job, µs: this (the worker's) process, and redis-server (INFO cpu). */
   workerCpuUs: number;
   redisCpuUs: number;
-}
-
-/** redis-server's CPU seconds so far (user + sys, all its threads). */
-async function redisCpuSec(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 /**
