@@ -1,5 +1,5 @@
 /** The producer's configuration: the shared variables plus its own, parsed once from the environment. */
-import { baseEnvShape, ConfigError, envInt, jobKinds, loadConfig, type AnyJobKind, type BaseConfig } from '@conveyor/shared';
+import { baseEnvShape, ConfigError, envInt, envParsed, jobKinds, loadConfig, type AnyJobKind, type BaseConfig } from '@conveyor/shared';
 import { z } from 'zod';
 import { ApiKeysFormatError, parseApiKeys, type ApiKey } from './auth/api-keys.ts';
 
@@ -37,18 +37,7 @@ export const producerEnvSchema = z.object({
 
 /** `PRODUCER_API_KEYS`, parsed; a bad entry is named by position and id, never by its secret. */
 function apiKeys() {
-  return z
-    .string()
-    .default('')
-    .transform((text, ctx) => {
-      try {
-        return parseApiKeys(text);
-      } catch (error) {
-        if (!(error instanceof ApiKeysFormatError)) throw error;
-        for (const problem of error.problems) ctx.addIssue({ code: 'custom', message: problem });
-        return z.NEVER;
-      }
-    });
+  return envParsed(parseApiKeys, ApiKeysFormatError);
 }
 
 /** The parsed configuration (REDIS_URL, CONVEYOR_PREFIX, LOG_LEVEL, HOST come from the shared base). */

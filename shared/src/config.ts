@@ -113,20 +113,28 @@ export const baseEnvShape = {
   PAYLOAD_ENCRYPTION_KEYS: payloadEncryptionKeys(),
 };
 
-/** `PAYLOAD_ENCRYPTION_KEYS`, parsed into the keyring (`parsePayloadKeys`). */
-function payloadEncryptionKeys() {
+/**
+ * A variable parsed by `parse` (default: empty text), whose `ProblemsError` is turned into one
+ * config problem per entry: `envParsed(parseApiKeys, ApiKeysFormatError)`.
+ */
+export function envParsed<T>(parse: (text: string) => T, ProblemsError: new (...args: never[]) => Error & { problems: readonly string[] }) {
   return z
     .string()
     .default('')
     .transform((text, ctx) => {
       try {
-        return parsePayloadKeys(text);
+        return parse(text);
       } catch (error) {
-        if (!(error instanceof PayloadKeysError)) throw error;
+        if (!(error instanceof ProblemsError)) throw error;
         for (const problem of error.problems) ctx.addIssue({ code: 'custom', message: problem });
         return z.NEVER;
       }
     });
+}
+
+/** `PAYLOAD_ENCRYPTION_KEYS`, parsed into the keyring (`parsePayloadKeys`). */
+function payloadEncryptionKeys() {
+  return envParsed(parsePayloadKeys, PayloadKeysError);
 }
 
 export const baseEnvSchema = z.object(baseEnvShape);
