@@ -45,17 +45,19 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  // Everything under /v1: key and scope, then the rate limit, both before the body is read.
+  // The hot routes come first: express tries layers in order, on every request.
+  app.use('/v1', authenticate(deps.apiKeys ?? []), rateLimit(deps.rateLimiter));
+  const bulkMaxJobs = deps.bulkMaxJobs ?? DEFAULT_BULK_MAX_JOBS;
+  app.use('/v1/jobs', jobsRouter(deps));
+  app.use('/v1', bulkRouter({ ...deps, bulkMaxJobs }));
+  app.use('/v1', eventsRouter(deps));
+  app.use('/v1/schedules', schedulesRouter(deps));
+
   app.use(healthRouter(deps));
   app.use(metricsRouter());
   // GET /openapi.json and /docs: public, outside /v1.
   app.use(docsRouter({ bodyLimitBytes: deps.bodyLimitBytes, bulkMaxJobs: deps.bulkMaxJobs }));
-  // Everything under /v1: key and scope, then the rate limit, both before the body is read.
-  app.use('/v1', authenticate(deps.apiKeys ?? []), rateLimit(deps.rateLimiter));
-  const bulkMaxJobs = deps.bulkMaxJobs ?? DEFAULT_BULK_MAX_JOBS;
-  app.use('/v1', bulkRouter({ ...deps, bulkMaxJobs }));
-  app.use('/v1/jobs', jobsRouter(deps));
-  app.use('/v1', eventsRouter(deps));
-  app.use('/v1/schedules', schedulesRouter(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -120,6 +120,15 @@ describe('the payload sealer', () => {
   });
 });
 
+describe('IVs', () => {
+  it('never repeats one, across the refills of its pool', () => {
+    const sealer = createPayloadSealer({ keys: parsePayloadKeys(k1) });
+    const ivs = Array.from({ length: 2_000 }, () => (sealer.seal(kind, plain) as { secret: { iv: string } }).secret.iv);
+    expect(new Set(ivs).size).toBe(ivs.length);
+    expect(ivs.every((iv) => Buffer.from(iv, 'base64').length === 12)).toBe(true);
+  });
+});
+
 describe('maskSensitive', () => {
   it('masks sealed and plain sensitive values, and any envelope elsewhere', () => {
     const sealer = createPayloadSealer({ keys: parsePayloadKeys(k1) });
