@@ -1,7 +1,7 @@
 /** Starts the three apps as real processes against one Redis, for end-to-end tests. */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { freePort, startApp, type AppProcess } from '@conveyor/shared/testing';
+import { freePort, startApp, waitFor, type AppProcess } from '@conveyor/shared/testing';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -48,6 +48,8 @@ export async function startStack(env: Record<string, string>): Promise<Stack> {
       apps.worker.waitForOutput(/worker ready/),
       apps.dashboard.waitForOutput(/dashboard listening on/),
     ]);
+    // The producer listens before its Redis connection is ready (503 until then).
+    await waitFor(async () => (await fetch(`${stack.producerUrl}/readyz`)).status === 200, { what: 'the producer to be ready' });
   } catch (error) {
     await stack.stop();
     throw error;

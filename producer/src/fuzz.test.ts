@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { jobKinds } from '@conveyor/shared';
-import { startApp, TEST_PAYLOAD_KEYS, testPrefix, type AppProcess } from '@conveyor/shared/testing';
+import { startApp, TEST_PAYLOAD_KEYS, testPrefix, waitFor, type AppProcess } from '@conveyor/shared/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRandom } from './testing/fuzz-random.ts';
 import { generateFuzzCases, type FuzzCase } from './testing/fuzz-requests.ts';
@@ -37,6 +37,8 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   });
   port = Number(LISTENING.exec(await producer.waitForOutput(LISTENING))![1]);
+  // It listens before its Redis connection is ready, and answers 503 until then: not a fuzz finding.
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, { what: 'the producer to be ready' });
 });
 
 afterAll(async () => {

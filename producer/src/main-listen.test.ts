@@ -1,6 +1,6 @@
 /** main.ts with and without PRODUCER_API_KEYS: where it binds, what it warns, that keys and the rate limit are enforced. */
 import { fileURLToPath } from 'node:url';
-import { startApp, TEST_PAYLOAD_KEYS, testPrefix, type AppProcess } from '@conveyor/shared/testing';
+import { startApp, TEST_PAYLOAD_KEYS, testPrefix, waitFor, type AppProcess } from '@conveyor/shared/testing';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { send } from './testing/test-server.ts';
 
@@ -19,7 +19,11 @@ afterEach(async () => {
 
 async function startProducer(env: Record<string, string>): Promise<string> {
   app = startApp(entry, { PORT: '0', CONVEYOR_PREFIX: testPrefix('main'), REDIS_URL: inject('redisUrl'), PAYLOAD_ENCRYPTION_KEYS, ...env });
-  return LISTENING.exec(await app.waitForOutput(LISTENING))![1]!;
+  const url = LISTENING.exec(await app.waitForOutput(LISTENING))![1]!;
+  // It listens before its Redis connection is ready (and answers 503 until then): wait for ready.
+  const local = url.replace('0.0.0.0', '127.0.0.1');
+  await waitFor(async () => (await send('GET', `${local}/readyz`)).status === 200, { what: 'the producer to be ready' });
+  return url;
 }
 
 describe('producer main.ts and API keys', () => {
