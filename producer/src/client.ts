@@ -132,7 +132,15 @@ export function createProducer(options: ProducerOptions): Producer {
   const lookup = { queues, deadLetters, call, displayData };
   const enqueue = (requests: readonly EnqueueRequest[]) =>
     enqueueJobs(
-      { redis, queues, prefix, idempotencyTtlSec: settings.idempotencyTtlSec, call, storedData: (request) => storedData(request.kind, request.data) },
+      {
+        redis,
+        queues,
+        prefix,
+        idempotencyTtlSec: settings.idempotencyTtlSec,
+        call,
+        storedData: (request) => storedData(request.kind, request.data),
+        onIndexError: (error) => logger.warn({ err: error }, 'could not index enqueued jobs for search; they are enqueued, and found by id'),
+      },
       requests,
     );
 

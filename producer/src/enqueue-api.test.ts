@@ -2,7 +2,7 @@
  * The enqueue API beyond one job: bulk (named and mixed), runAt, dedup, cancel, topics and
  * schedules — over real sockets against a real Redis, checked in Redis itself.
  */
-import { catalogSchedules, createRedis, MAX_PRIORITY } from '@conveyor/shared';
+import { catalogSchedules, createRedis, findByBusinessKey, jobKinds, MAX_PRIORITY } from '@conveyor/shared';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createProducer } from './client.ts';
@@ -65,8 +65,9 @@ describe('POST /v1/jobs/:name/bulk', () => {
     expect(res.json.rejected).toEqual([]);
     expect(res.json.jobs).toHaveLength(600);
     expect(res.json.jobs.map((job: any) => job.index)).toEqual(jobs.map((_, n) => n));
-    // 600 jobs = chunks of 250 + 250 + 100: three pipelined round trips, not 600.
-    expect(trips).toBe(3);
+    // 600 jobs = chunks of 250 + 250 + 100: three pipelined round trips, not 600, and one
+    // more that indexes them for search.
+    expect(trips).toBe(4);
     expect((await queues.email!.getWaitingCount()) - before).toBe(600);
     const last = await queues.email!.getJob(res.json.jobs[599].id);
     expect(last?.data.body).toMatchObject({ $sealed: 'v1' });
@@ -385,5 +386,30 @@ describe('bulk under a rate limit', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('the business-key search index', () => {
+  it('indexes every job the producer enqueues under its kind\'s search keys, hashed', async () => {
+    const single = await call('POST', '/v1/jobs/email.send', { data: { ...email(1), to: 'Search.Me@Example.com' } });
+    const bulk = await call('POST', '/v1/jobs/email.send/bulk', { jobs: [{ data: { ...email(2), to: 'search.me@example.com' } }, { data: email(3) }] });
+    const report = await call('POST', '/v1/jobs/report.generate', { data: { reportId: 'search-rpt', rows: 1 } });
+
+    const hits = await findByBusinessKey(app.redis, app.prefix, Object.values(jobKinds), ' search.me@EXAMPLE.com');
+    expect(hits.map((hit) => hit.id).sort()).toEqual([single.json.id, bulk.json.jobs[0].id].sort());
+    expect(hits.every((hit) => hit.name === 'email.send' && hit.field === 'to')).toBe(true);
+    expect((await findByBusinessKey(app.redis, app.prefix, Object.values(jobKinds), 'search-rpt')).map((hit) => hit.id)).toEqual([report.json.id]);
+    expect(await findByBusinessKey(app.redis, app.prefix, Object.values(jobKinds), 'nobody@example.com')).toEqual([]);
+
+    const keys = await app.redis.keys(`${app.prefix}:*:~conveyor:search:*`);
+    expect(keys.join(' ')).not.toMatch(/search\.me|search-rpt/i);
+    for (const key of keys) expect(await app.redis.ttl(key)).toBeGreaterThan(0);
+  });
+
+  it('does not index a deduplicated or repeated enqueue twice', async () => {
+    const first = await call('POST', '/v1/jobs/report.generate', { data: { reportId: 'once-rpt', rows: 1 } });
+    await call('POST', '/v1/jobs/report.generate', { data: { reportId: 'once-rpt', rows: 2 } });
+    const hits = await findByBusinessKey(app.redis, app.prefix, Object.values(jobKinds), 'once-rpt');
+    expect(hits.map((hit) => hit.id)).toEqual([first.json.id]);
   });
 });

@@ -14,12 +14,15 @@
  *    BullMQ's `deduplication` option: when a job with the same key is pending, BullMQ answers
  *    with that job's id instead of adding one, and the result says `deduplicated: true`.
  * 4. The markers of the new jobs are set in ONE pipeline (`SET NX EX`). A request that lost a
- *    race for its marker is a repeat, like in step 2.
+ *    race for its marker is a repeat, like in step 2. Beside it, one pipeline indexes the new
+ *    jobs under their kinds' search keys (shared/src/search). The index is best effort: the jobs
+ *    are in Redis already, so a failed index write is reported to `onIndexError`, not to the
+ *    caller, and that job is then found by id only.
  * A failure in step 3 leaves earlier chunks enqueued: callers retry with ids or keys to stay
  * exactly-once (the HTTP API tells them so).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { idempotencyKey, jobOptionsFor, type CatalogQueues, type JobName, type QueueName } from '@conveyor/shared';
+import { addSearchEntries, idempotencyKey, jobOptionsFor, searchKeysOf, type CatalogQueues, type JobName, type QueueName } from '@conveyor/shared';
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EnqueueRequest } from './enqueue-request.ts';
@@ -49,6 +52,8 @@ export interface EnqueueJobsDeps {
   call: <T>(label: string, run: () => Promise<T>) => Promise<T>;
   /** Turns a parsed payload into what is stored (sensitive fields sealed). Default: as is. */
   storedData?: (request: EnqueueRequest) => unknown;
+  /** Told when the search index could not be written (the jobs were enqueued). Default: ignored. */
+  onIndexError?: (error: Error) => void;
 }
 
 interface Planned {
@@ -63,6 +68,8 @@ interface Planned {
   hash: string;
   data: unknown;
   options: JobsOptions;
+  /** Its search-index keys, from the plain payload (searchKeysOf). */
+  searchKeys: string[];
 }
 
 /** Enqueues every request (see the file comment); results in request order. */
@@ -95,7 +102,8 @@ async function enqueuePlanned(deps: EnqueueJobsDeps, requests: readonly EnqueueR
   }
 
   const claimed = toAdd.filter((job) => job.keyed && results[job.index]!.created);
-  const lost = await claimMarkers(deps, claimed);
+  const indexed = toAdd.filter((job) => job.searchKeys.length > 0 && results[job.index]!.created);
+  const [lost] = await Promise.all([claimMarkers(deps, claimed), indexJobs(deps, indexed, results)]);
   for (const index of lost) results[index] = { ...results[index]!, created: false };
   return results as EnqueueResult[];
 }
@@ -120,6 +128,7 @@ function plan(deps: EnqueueJobsDeps, request: EnqueueRequest, index: number): Pl
     hash: callerId !== undefined ? requestHash(name, data) : '',
     data: deps.storedData ? deps.storedData(request) : data,
     options: jobOptions,
+    searchKeys: searchKeysOf(deps.prefix, kind, data),
   };
 }
 
@@ -203,6 +212,21 @@ async function claimMarkers(deps: EnqueueJobsDeps, jobs: readonly Planned[]): Pr
     if (winners[i] !== null && winners[i] !== job.hash) throw new IdempotencyConflictError(job.jobId!, job.queue, job.index);
   });
   return lost.map((job) => job.index);
+}
+
+/** Adds the new jobs to the search index (see the file comment: best effort). */
+async function indexJobs(deps: EnqueueJobsDeps, jobs: readonly Planned[], results: readonly (EnqueueResult | undefined)[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const now = Date.now();
+  try {
+    await deps.call('index jobs', async () => {
+      const pipeline = deps.redis.pipeline();
+      for (const job of jobs) addSearchEntries(pipeline, job.searchKeys, results[job.index]!.id, now);
+      checkedReplies(await pipeline.exec(), jobs.reduce((n, job) => n + 3 * job.searchKeys.length, 0), 'the search index');
+    });
+  } catch (error) {
+    deps.onIndexError?.(error as Error);
+  }
 }
 
 function markerKey(deps: EnqueueJobsDeps, job: Planned): string {

@@ -14,3 +14,4 @@ export * from './queues.ts';
 export * from './dead-letter/index.ts';
 export * from './queue-model/index.ts';
 export * from './payload-crypto/index.ts';
+export * from './search/business-key-index.ts';

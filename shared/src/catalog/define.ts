@@ -167,6 +167,11 @@ export interface JobKind<
    * they reach Redis, decrypted only in the worker, masked everywhere they are shown.
    */
   sensitive?: readonly string[];
+  /**
+   * Payload fields people look jobs up by (`to`, `reportId`), as dotted paths to string or
+   * number values: the producer indexes them at enqueue (hashed), so that a search never scans.
+   */
+  searchKeys?: readonly string[];
 }
 
 export type AnyJobKind = JobKind<string, string, z.ZodType>;
@@ -189,6 +194,7 @@ export function defineJobKind<
   example: z.input<Schema>;
   dedup?: DedupPolicy<z.output<Schema>>;
   sensitive?: readonly string[];
+  searchKeys?: readonly string[];
 }): JobKind<Name, Queue, Schema> {
   const { policy = {}, ...rest } = definition;
   return {
@@ -237,6 +243,12 @@ export function defineCatalog<
       const problems = payloadPathProblems(field);
       if (problems.length > 0 || !readPath(example.data, field).present) {
         throw new Error(`job kind "${kind.name}": sensitive field ${problems[0] ?? `"${field}" is not in its example`}`);
+      }
+    }
+    for (const field of kind.searchKeys ?? []) {
+      const found = readPath(example.data, field);
+      if (payloadPathProblems(field).length > 0 || !found.present || !['string', 'number'].includes(typeof found.value)) {
+        throw new Error(`job kind "${kind.name}": search key "${field}" is not a string or number field of its example`);
       }
     }
     if (kind.dedup) {

@@ -14,6 +14,7 @@ export const emailSend = defineJobKind({
     })
     .strict(),
   policy: { attempts: 5, backoff: { type: 'exponential', delayMs: 1_000, jitter: 0.2 }, timeoutMs: 10_000 },
+  searchKeys: ['to'],
   example: { to: 'ada@example.com', subject: 'Welcome to Conveyor', body: 'Hello Ada!' },
   // Bodies carry password-reset and sign-in links: encrypted at rest, masked on display.
   sensitive: ['body'],

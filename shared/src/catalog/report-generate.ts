@@ -13,6 +13,7 @@ export const reportGenerate = defineJobKind({
     })
     .strict(),
   policy: { attempts: 3, backoff: { type: 'fixed', delayMs: 5_000 }, timeoutMs: 10 * 60_000 },
+  searchKeys: ['reportId'],
   example: { reportId: 'rpt_2026_11', rows: 5_000 },
   // Generating the same report twice at once is waste: one pending job per reportId.
   dedup: { key: (data) => data.reportId },

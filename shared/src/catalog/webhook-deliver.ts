@@ -20,5 +20,6 @@ export const webhookDeliver = defineJobKind({
     })
     .strict(),
   policy: { attempts: 8, backoff: { type: 'exponential', delayMs: 2_000, jitter: 0.25 }, timeoutMs: 30_000 },
+  searchKeys: ['url'],
   example: { url: 'https://example.com/hooks/conveyor', event: 'invoice.paid', payload: { invoiceId: 'inv_42' } },
 });
