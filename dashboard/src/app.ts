@@ -1,17 +1,37 @@
 /**
- * The dashboard's Express app, without listen(): security headers, the route table, bull-board
- * at `/queues` (sensitive fields masked, no adding or editing of jobs that have them), then 404
- * and the one error handler. `main.ts` wires it to real connections;
- * tests listen on 127.0.0.1:0.
+ * The dashboard's Express app, without listen(): security headers, the route table (each route
+ * behind its access level), bull-board at `/queues` (viewers get a read-only board, operators
+ * the full one; sensitive fields masked, no adding or editing of jobs that have them), then a
+ * sign-in check for whatever is left, 404 and the one error handler. `main.ts` wires it to
+ * real connections; tests listen on 127.0.0.1:0.
  */
 import { DEFAULT_HISTORY_TTL_SEC, isRedisReady, type CatalogQueues, type Logger } from '@conveyor/shared';
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { createAccessControl, principalOf, type Access } from './access/access-control.ts';
+import { createAuditLog } from './access/audit-log.ts';
+import { SAFE_METHODS } from './access/csrf.ts';
+import { createLoginLimiter } from './access/login-limiter.ts';
+import { createSessionStore } from './access/session-store.ts';
+import type { DashboardUser } from './access/users.ts';
 import { createBoard } from './board.ts';
 import { errorHandler, notFoundHandler, redisUnavailable } from './http-error.ts';
 import { routes, type RouteContext } from './routes/index.ts';
 import { sensitiveWriteGuard } from './sensitive-write-guard.ts';
+import { pageContext } from './ui/page-context.ts';
+
+export interface AccessOptions {
+  /** Who may sign in (DASHBOARD_USERS). Default none: no-users mode, everyone is operator `local`. */
+  users?: readonly DashboardUser[];
+  /** Signs session cookies and derives CSRF tokens; share it between processes. Default random per app. */
+  sessionSecret?: string;
+  /** Session lifetime from sign-in, in s. Default 28,800 (8 h). */
+  sessionTtlSec?: number;
+  /** `Secure` on cookies: always, never, or `auto` (when the request came over https). Default auto. */
+  cookieSecure?: boolean | 'auto';
+}
 
 export interface AppDeps {
   /** The catalog queues shown by the overview and bull-board. */
@@ -27,9 +47,15 @@ export interface AppDeps {
   refreshMs?: number;
   /** Longest wait for one Redis read before answering 503, in ms. Default 1,000. */
   commandTimeoutMs?: number;
+  /** Users, sessions and cookies. Default: no users (no-users mode). */
+  access?: AccessOptions;
 }
 
 const defaults = { refreshMs: 5_000, commandTimeoutMs: 1_000 } as const;
+const accessDefaults = { users: [], sessionTtlSec: 28_800, cookieSecure: 'auto' } as const;
+
+/** Reads need a signed-in user; anything that changes state needs an operator. */
+const viewerReadsOperatorWrites = (req: Request): Access => (SAFE_METHODS.has(req.method) ? 'viewer' : 'operator');
 
 /**
  * Security headers for a dashboard reached over plain HTTP on a LAN: helmet's defaults minus
@@ -47,25 +73,42 @@ function securityHeaders() {
 export function createApp(deps: AppDeps): Express {
   const { queues, redis, prefix, logger, refreshMs, commandTimeoutMs } = { ...defaults, ...deps };
   const historyTtlSec = deps.historyTtlSec ?? DEFAULT_HISTORY_TTL_SEC;
-  const board = createBoard({ queues: queues.all(), deadLetterQueues: queues.allDeadLetterQueues() });
-  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath: board.basePath };
+  const { users, sessionTtlSec, cookieSecure, sessionSecret = randomBytes(32).toString('base64url') } = { ...accessDefaults, ...deps.access };
+  // The same queues twice: bull-board's read-only mode is fixed per board, so each role gets its own.
+  const boardQueues = { queues: queues.all(), deadLetterQueues: queues.allDeadLetterQueues() };
+  const boards = { operator: createBoard(boardQueues), viewer: createBoard({ ...boardQueues, readOnly: true }) };
+  const boardPath = boards.operator.basePath;
+  const access = createAccessControl({
+    users,
+    sessions: createSessionStore({ redis, prefix, secret: sessionSecret, ttlSec: sessionTtlSec, commandTimeoutMs }),
+    audit: createAuditLog({ redis, prefix, logger, commandTimeoutMs }),
+    limiter: createLoginLimiter({ redis, prefix, commandTimeoutMs }),
+    boardApiPath: `${boardPath}/api`,
+  });
+  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure };
 
   const app = express();
   app.disable('x-powered-by');
+  app.use(pageContext({ localMode: access.localMode }));
   app.use(securityHeaders());
 
+  const formBody = express.urlencoded({ extended: false, limit: '16kb' });
   for (const route of routes) {
-    app[route.method](route.path, route.handler(context));
+    const body = route.method === 'post' ? [formBody] : [];
+    app[route.method](route.path, ...body, access.requireAccess(route.access), route.handler(context));
   }
 
+  app.use(boardPath, access.requireAccess(viewerReadsOperatorWrites));
   // bull-board's API would wait for Redis without limit; during an outage answer 503 at once.
-  app.use(`${board.basePath}/api`, (_req, _res, next) => {
+  app.use(`${boardPath}/api`, (_req, _res, next) => {
     next(isRedisReady(redis) ? undefined : redisUnavailable(`Redis is unreachable (connection ${redis.status})`));
   });
   // Adding or editing jobs whose payloads have sealed fields would store plain text or masks.
-  app.use(board.basePath, sensitiveWriteGuard());
-  app.use(board.basePath, board.router);
+  app.use(boardPath, sensitiveWriteGuard());
+  app.use(boardPath, (req, res, next) => boards[principalOf(res).role].router(req, res, next));
 
+  // Default deny: an unknown path needs a signed-in user (an operator to write) before it learns it is a 404.
+  app.use(access.requireAccess(viewerReadsOperatorWrites));
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
   return app;

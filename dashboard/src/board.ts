@@ -4,9 +4,9 @@
  * are shown with their sensitive fields masked (masking-adapter.ts).
  *
  * Read-only mode is a property of each bull-board queue adapter, fixed when the board is
- * built. To vary it per role (a later issue), build two boards over the same queues,
- * `createBoard({ queues, readOnly: true })` and `createBoard({ queues })`, and route each
- * request to one of them by the caller's role; both share the same basePath.
+ * built. So app.ts builds two boards over the same queues, `createBoard({ queues, readOnly: true })`
+ * for viewers and `createBoard({ queues })` for operators, and routes each request to one of
+ * them by the caller's role; both share the same basePath.
  */
 import { createBullBoard } from '@bull-board/api';
 import { ExpressAdapter } from '@bull-board/express';

@@ -1,6 +1,7 @@
 /** The dashboard's configuration: the shared variables plus its own, read once at start-up. */
-import { baseEnvShape, envInt, loadConfig } from '@conveyor/shared';
+import { baseEnvShape, envInt, envParsed, loadConfig } from '@conveyor/shared';
 import { z } from 'zod';
+import { DashboardUsersError, parseDashboardUsers } from './access/users.ts';
 
 export const dashboardEnvSchema = z.object({
   ...baseEnvShape,
@@ -10,6 +11,20 @@ export const dashboardEnvSchema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: envInt(1_000, { min: 10, max: 60_000 }),
   /** How often the overview page refreshes itself, in ms. Default 5,000. */
   DASHBOARD_REFRESH_MS: envInt(5_000, { min: 500, max: 3_600_000 }),
+  /** Who may sign in: `name:role:scrypt-hash`, comma-separated (access/users.ts). Default none: no-users mode, loopback only. */
+  DASHBOARD_USERS: envParsed(parseDashboardUsers, DashboardUsersError),
+  /**
+   * Key that signs session cookies and derives CSRF tokens; every dashboard process sharing
+   * sessions needs the same one. At least 32 characters. Default: random per process.
+   */
+  DASHBOARD_SESSION_SECRET: z
+    .string()
+    .default('')
+    .refine((s) => s === '' || s.length >= 32, { message: 'expected at least 32 characters (e.g. openssl rand -base64 32)' }),
+  /** How long a session lasts from sign-in, in s. Default 28,800 (8 h). */
+  DASHBOARD_SESSION_TTL_SEC: envInt(28_800, { min: 60, max: 30 * 86_400 }),
+  /** `Secure` on the session cookie: `auto` (when the request came over https), `true` or `false`. Default auto. */
+  DASHBOARD_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
 });
 
 export type DashboardConfig = z.output<typeof dashboardEnvSchema>;

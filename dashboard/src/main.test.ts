@@ -2,6 +2,8 @@ import { freePort, startApp, startRedisServer, testPrefix, waitFor, type AppProc
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { basic } from './access-fixture.ts';
+import { hashPassword } from './access/password-hash.ts';
 
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
 const cwd = fileURLToPath(new URL('..', import.meta.url));
@@ -79,5 +81,27 @@ describe('dashboard main.ts as a process', () => {
     expect(app.output()).toMatch(/PORT: .*"abc"/);
     expect(app.output()).toMatch(/DASHBOARD_REFRESH_MS: /);
     expect(app.output()).not.toContain('listening');
+  });
+
+  it('binds loopback only, with a warning, when HOST is public and no users are configured', async () => {
+    app = startApp(entry, { REDIS_URL: inject('redisUrl'), CONVEYOR_PREFIX: testPrefix('main'), HOST: '0.0.0.0', PORT: '0' }, cwd);
+    const url = await urlOf(app);
+    expect(app.output()).toContain('DASHBOARD_USERS is not set, so the dashboard listens on 127.0.0.1 instead of HOST=0.0.0.0');
+    const page = await (await fetch(`${url}/`)).text();
+    expect(page).toContain('No users configured: anyone on this machine has operator access');
+    expect(await app.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+
+  it('requires sign-in when DASHBOARD_USERS is set, and never prints the hash', async () => {
+    const hash = await hashPassword('main-test-password', { N: 1_024 });
+    app = startApp(entry, {
+      REDIS_URL: inject('redisUrl'), CONVEYOR_PREFIX: testPrefix('main'), HOST: '127.0.0.1', PORT: '0',
+      DASHBOARD_USERS: `ada:operator:${hash}`, DASHBOARD_SESSION_SECRET: 'main-test-secret-of-at-least-32-characters',
+    }, cwd);
+    const url = await urlOf(app);
+    expect((await fetch(`${url}/api/queues`)).status).toBe(401);
+    expect((await fetch(`${url}/api/queues`, { headers: { authorization: basic('ada', 'main-test-password') } })).status).toBe(200);
+    expect(await app.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(app.output()).not.toContain(hash.split('$')[5]!);
   });
 });

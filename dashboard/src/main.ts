@@ -3,11 +3,13 @@
  * the catalog queues and the readiness probe, the app, listen. It starts and serves (503s and a
  * "Redis unreachable" banner) while Redis is down, and picks up by itself when Redis returns.
  * SIGTERM/SIGINT close the server, the queues and the connection, in that order.
+ * Without DASHBOARD_USERS it binds loopback only and warns (listen-host.ts).
  */
 import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, openCatalogQueues } from '@conveyor/shared';
 import { createApp } from './app.ts';
 import { loadDashboardConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
+import { chooseListenHost } from './listen-host.ts';
 
 const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
   name: 'dashboard',
@@ -37,10 +39,22 @@ async function main(): Promise<void> {
     logger,
     refreshMs: config.DASHBOARD_REFRESH_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    access: {
+      users: config.DASHBOARD_USERS,
+      ...(config.DASHBOARD_SESSION_SECRET ? { sessionSecret: config.DASHBOARD_SESSION_SECRET } : {}),
+      sessionTtlSec: config.DASHBOARD_SESSION_TTL_SEC,
+      cookieSecure: config.DASHBOARD_COOKIE_SECURE === 'auto' ? 'auto' : config.DASHBOARD_COOKIE_SECURE === 'true',
+    },
   });
-  const http = await startHttpServer(app, { host: config.HOST, port: config.PORT });
+  const usersConfigured = config.DASHBOARD_USERS.length > 0;
+  if (usersConfigured && !config.DASHBOARD_SESSION_SECRET) {
+    logger.warn('DASHBOARD_SESSION_SECRET is not set: sessions are signed with a random key, so they end when this process restarts and other dashboard processes do not accept them');
+  }
+  const listen = chooseListenHost({ host: config.HOST, usersConfigured });
+  if (listen.warning) logger.warn(listen.warning);
+  const http = await startHttpServer(app, { host: listen.host, port: config.PORT });
   closer.add('http server', () => http.close());
-  logger.info({ url: http.url, prefix: config.CONVEYOR_PREFIX }, `dashboard listening on ${http.url}`);
+  logger.info({ url: http.url, prefix: config.CONVEYOR_PREFIX, users: config.DASHBOARD_USERS.length }, `dashboard listening on ${http.url}`);
 }
 
 await main().catch(failStart);

@@ -63,16 +63,17 @@ describe('the board shows sensitive fields masked', () => {
   });
 
   it('refuses adding or editing jobs on a queue with sensitive kinds, and allows it elsewhere', async () => {
+    // Each request carries the Origin a browser on bull-board's page sends: its CSRF defence (access/csrf.ts).
     const add = await fetch(`${dash.url}/queues/api/queues/email/add`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', origin: dash.url },
       body: JSON.stringify({ name: 'email.send', data: { to: 'x@example.com', subject: 's', body: 'plain secret' } }),
     });
     expect(add.status).toBe(409);
     expect(((await add.json()) as { error: { code: string } }).error.code).toBe('sensitive_payload');
     const edit = await fetch(`${dash.url}/queues/api/queues/email/sealed/update-data`, {
       method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', origin: dash.url },
       body: JSON.stringify({ jobData: { to: 'ada@example.com', subject: 'x', body: '••••• (encrypted, key k7)' } }),
     });
     expect(edit.status).toBe(409);
@@ -81,7 +82,7 @@ describe('the board shows sensitive fields masked', () => {
 
     const report = await fetch(`${dash.url}/queues/api/queues/report/add`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', origin: dash.url },
       body: JSON.stringify({ name: 'report.generate', data: jobKinds['report.generate'].example }),
     });
     expect(report.status).toBe(200);

@@ -178,4 +178,15 @@ describe('the whole stack', () => {
       await reports.close();
     }
   });
+
+  it('finds a job enqueued over HTTP by its business key on the dashboard', async () => {
+    const created = await postJson(`${stack.producerUrl}/v1/jobs/email.send`, {
+      data: { to: 'Lookup.Me@example.com', subject: 'Hi', body: 'Hello' },
+    });
+    expect(created.status).toBe(201);
+    const { status, body } = await getJson(`${stack.dashboardUrl}/api/search?q=${encodeURIComponent('lookup.me@example.com')}`);
+    expect(status).toBe(200);
+    expect(body.jobs).toEqual([expect.objectContaining({ id: created.body.id, name: 'email.send', queue: 'email', matchedBy: 'to' })]);
+  });
 });
+

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { parsePayloadKeys, PayloadKeysError } from './payload-crypto/payload-keys.ts';
 
 /** Variables whose values are secrets: a ConfigError names them but never echoes their value. */
-const SECRET_VARIABLES = new Set(['PAYLOAD_ENCRYPTION_KEYS', 'WEBHOOK_SIGNING_SECRET', 'PRODUCER_API_KEYS']);
+const SECRET_VARIABLES = new Set(['PAYLOAD_ENCRYPTION_KEYS', 'WEBHOOK_SIGNING_SECRET', 'PRODUCER_API_KEYS', 'DASHBOARD_USERS', 'DASHBOARD_SESSION_SECRET']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

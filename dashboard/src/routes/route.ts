@@ -2,6 +2,7 @@
 import type { CatalogQueues, Logger } from '@conveyor/shared';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
+import type { Access, AccessControl } from '../access/access-control.ts';
 
 export interface RouteContext {
   queues: CatalogQueues;
@@ -18,12 +19,22 @@ export interface RouteContext {
   commandTimeoutMs: number;
   /** Where bull-board is mounted, e.g. `/queues`. */
   boardPath: string;
+  /** Users, sessions, the audit log and the login limiter. */
+  access: AccessControl;
+  /** `Secure` on cookies: always, never, or `auto` (when the request came over https). */
+  cookieSecure: boolean | 'auto';
 }
 
 export interface Route {
-  /** `get` for one path; `use` for a mounted sub-tree (static assets). */
-  method: 'get' | 'use';
+  /** `get` or `post` for one path; `use` for a mounted sub-tree (static assets). */
+  method: 'get' | 'post' | 'use';
   path: string;
+  /**
+   * Who may call it, checked on the server before the handler (access/access-control.ts):
+   * `public` (anyone), `viewer` (any signed-in user), `operator`. A state-changing route is
+   * `operator` unless it is one of the two exceptions routes.test.ts names (sign in, sign out).
+   */
+  access: Access;
   summary: string;
   handler: (context: RouteContext) => RequestHandler;
 }

@@ -1,0 +1,66 @@
+import { addSearchEntries, jobKinds, searchKeysOf } from '@conveyor/shared';
+import { testPrefix } from '@conveyor/shared/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
+
+let dash: DashboardFixture;
+let prefix: string;
+
+beforeAll(async () => {
+  prefix = testPrefix('search');
+  dash = await startDashboard({ redisUrl: inject('redisUrl'), prefix });
+});
+afterAll(async () => dash?.close());
+
+/** Adds a job and indexes it as the producer does at enqueue. */
+async function enqueue(name: 'email.send' | 'report.generate', data: Record<string, unknown>, options: { delay?: number } = {}) {
+  const kind = jobKinds[name];
+  const job = await dash.queues.get(kind.queue).add(name, data, options);
+  const pipeline = dash.redis.pipeline();
+  addSearchEntries(pipeline, searchKeysOf(prefix, kind, data), job.id!, job.timestamp);
+  await pipeline.exec();
+  return job;
+}
+
+describe('GET /api/search', () => {
+  it('finds jobs by business key, newest first, with their state and a bull-board link', async () => {
+    const older = await enqueue('email.send', { to: 'grace@example.com', subject: 'a', body: 'x' });
+    const newer = await enqueue('email.send', { to: 'Grace@Example.com', subject: 'b', body: 'x' }, { delay: 60_000 });
+    await enqueue('email.send', { to: 'other@example.com', subject: 'c', body: 'x' });
+    const res = await fetch(`${dash.url}/api/search?q=${encodeURIComponent('grace@example.com')}`);
+    expect(res.status).toBe(200);
+    const body: any = await res.json();
+    expect(body.jobs.map((hit: any) => [hit.id, hit.state, hit.matchedBy])).toEqual([
+      [newer.id, 'delayed', 'to'],
+      [older.id, 'waiting', 'to'],
+    ]);
+    expect(body.jobs[0].url).toBe(`/queues/queue/email/${newer.id}`);
+  });
+
+  it('finds a job by id in any queue, and drops indexed jobs that are gone', async () => {
+    const report = await enqueue('report.generate', { reportId: 'gone-soon', rows: 1 });
+    const byId: any = await (await fetch(`${dash.url}/api/search?q=${report.id}`)).json();
+    expect(byId.jobs).toContainEqual(expect.objectContaining({ id: report.id, queue: 'report', matchedBy: 'id' }));
+    await report.remove();
+    const after: any = await (await fetch(`${dash.url}/api/search?q=gone-soon`)).json();
+    expect(after.jobs).toEqual([]);
+  });
+
+  it('refuses an over-long query with 400 naming q', async () => {
+    const res = await fetch(`${dash.url}/api/search?q=${'x'.repeat(300)}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.details).toEqual({ field: 'q' });
+  });
+});
+
+describe('GET /search', () => {
+  it('renders the search box and the jobs found, escaping the query', async () => {
+    const job = await enqueue('report.generate', { reportId: 'page-rpt', rows: 1 });
+    const page = await (await fetch(`${dash.url}/search?q=page-rpt`)).text();
+    expect(page).toContain(`href="/queues/queue/report/${job.id}"`);
+    expect(page).toContain('reportId');
+    const hostile = await (await fetch(`${dash.url}/search?q=${encodeURIComponent('<script>alert(1)</script>')}`)).text();
+    expect(hostile).not.toContain('<script>alert(1)</script>');
+    expect(hostile).toContain('&lt;script&gt;');
+  });
+});
