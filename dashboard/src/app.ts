@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { createAccessControl, principalOf, type Access } from './access/access-control.ts';
 import { createAuditLog } from './access/audit-log.ts';
+import type { AlertsView } from './alerts/alert-evaluator.ts';
 import { SAFE_METHODS } from './access/csrf.ts';
 import { createLoginLimiter } from './access/login-limiter.ts';
 import { createSessionStore } from './access/session-store.ts';
@@ -49,6 +50,8 @@ export interface AppDeps {
   commandTimeoutMs?: number;
   /** Users, sessions and cookies. Default: no users (no-users mode). */
   access?: AccessOptions;
+  /** The alert evaluator's states, shown on the overview and /alerts. Default none (no rules file). */
+  alerts?: AlertsView;
 }
 
 const defaults = { refreshMs: 5_000, commandTimeoutMs: 1_000 } as const;
@@ -85,7 +88,7 @@ export function createApp(deps: AppDeps): Express {
     limiter: createLoginLimiter({ redis, prefix, commandTimeoutMs }),
     boardApiPath: `${boardPath}/api`,
   });
-  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure };
+  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure, ...(deps.alerts ? { alerts: deps.alerts } : {}) };
 
   const app = express();
   app.disable('x-powered-by');

@@ -2,6 +2,7 @@
 import { baseEnvShape, envInt, envParsed, loadConfig } from '@conveyor/shared';
 import { z } from 'zod';
 import { DashboardUsersError, parseDashboardUsers } from './access/users.ts';
+import { AlertRulesError, loadAlertRulesFile } from './alerts/alert-rules.ts';
 
 export const dashboardEnvSchema = z.object({
   ...baseEnvShape,
@@ -25,6 +26,12 @@ export const dashboardEnvSchema = z.object({
   DASHBOARD_SESSION_TTL_SEC: envInt(28_800, { min: 60, max: 30 * 86_400 }),
   /** `Secure` on the session cookie: `auto` (when the request came over https), `true` or `false`. Default auto. */
   DASHBOARD_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** Path of the alert rules JSON file (alerts/alert-rules.ts), parsed at start-up. Default none: no alerts. */
+  DASHBOARD_ALERT_RULES_FILE: envParsed(loadAlertRulesFile, AlertRulesError),
+  /** Time between alert evaluations, in ms. Default 15,000. */
+  DASHBOARD_ALERT_INTERVAL_MS: envInt(15_000, { min: 1_000, max: 3_600_000 }),
+  /** The dashboard's public base URL, linked from alert webhook messages. Default none. */
+  DASHBOARD_PUBLIC_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })]).default(''),
 });
 
 export type DashboardConfig = z.output<typeof dashboardEnvSchema>;

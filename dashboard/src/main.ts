@@ -6,6 +6,7 @@
  * Without DASHBOARD_USERS it binds loopback only and warns (listen-host.ts).
  */
 import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, openCatalogQueues } from '@conveyor/shared';
+import { createAlertEvaluator } from './alerts/alert-evaluator.ts';
 import { createApp } from './app.ts';
 import { loadDashboardConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
@@ -31,12 +32,32 @@ async function main(): Promise<void> {
   const queues = openCatalogQueues({ connection: redis, prefix: config.CONVEYOR_PREFIX, logger, deadLetters: true });
   closer.add('queues', () => queues.close());
 
+  // Alerts (alerts/alert-evaluator.ts): only with a rules file; every process evaluates, the lease holder sends.
+  const rules = config.DASHBOARD_ALERT_RULES_FILE;
+  const alerts = rules
+    ? createAlertEvaluator({
+        redis,
+        prefix: config.CONVEYOR_PREFIX,
+        queues,
+        rules,
+        logger,
+        historyTtlSec: config.QUEUE_MODEL_HISTORY_DAYS * 86_400,
+        intervalMs: config.DASHBOARD_ALERT_INTERVAL_MS,
+        ...(config.DASHBOARD_PUBLIC_URL ? { dashboardUrl: config.DASHBOARD_PUBLIC_URL } : {}),
+      })
+    : undefined;
+  if (alerts) {
+    alerts.start();
+    closer.add('alert evaluator', () => alerts.close());
+  }
+
   const app = createApp({
     queues,
     redis,
     prefix: config.CONVEYOR_PREFIX,
     historyTtlSec: config.QUEUE_MODEL_HISTORY_DAYS * 86_400,
     logger,
+    ...(alerts ? { alerts } : {}),
     refreshMs: config.DASHBOARD_REFRESH_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     access: {

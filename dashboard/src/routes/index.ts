@@ -1,6 +1,8 @@
 /** The dashboard's own routes, in one table, each with who may call it. bull-board is mounted separately (board.ts, app.ts). */
+import { alertsApi, alertsPage } from './alerts.ts';
 import { assets } from './assets.ts';
 import { auditApi, auditPage } from './audit.ts';
+import { deadLetterApi, deadLetterPage, deadLettersApi, deadLettersPage, purgeApi, purgeForm, redriveApi, redriveForm } from './dead-letters.ts';
 import { healthz, readyz } from './health.ts';
 import { metrics } from './metrics.ts';
 import { overviewPage } from './overview.ts';
@@ -15,6 +17,16 @@ export const routes: readonly Route[] = [
   { method: 'get', path: '/', access: 'viewer', summary: 'overview page: counts by state per queue', handler: overviewPage },
   { method: 'get', path: '/search', access: 'viewer', summary: 'find a job by id or business key (the catalog\'s search keys)', handler: searchPage },
   { method: 'get', path: '/api/search', access: 'viewer', summary: 'jobs found by id or business key, JSON', handler: searchApi },
+  { method: 'get', path: '/dead-letters', access: 'viewer', summary: 'dead-letter records, filterable (queue, kind, reason, text, from, to), paged', handler: deadLettersPage },
+  { method: 'get', path: '/dead-letters/:queue/:id', access: 'viewer', summary: 'one dead-letter record: masked payload, options, attempts, redrives', handler: deadLetterPage },
+  { method: 'get', path: '/api/dead-letters', access: 'viewer', summary: 'dead-letter records, masked, JSON', handler: deadLettersApi },
+  { method: 'get', path: '/api/dead-letters/:queue/:id', access: 'viewer', summary: 'one dead-letter record, masked, JSON', handler: deadLetterApi },
+  { method: 'post', path: '/api/dead-letters/redrive', access: 'operator', summary: 'redrive records by ids or filter (dry run, payload edit, confirm count), JSON', handler: redriveApi },
+  { method: 'post', path: '/api/dead-letters/purge', access: 'operator', summary: 'purge records by ids or filter once confirm matches the count, JSON', handler: purgeApi },
+  { method: 'post', path: '/dead-letters/redrive', access: 'operator', summary: 'the redrive forms of the dead-letter pages', handler: redriveForm },
+  { method: 'post', path: '/dead-letters/purge', access: 'operator', summary: 'the purge forms of the dead-letter pages', handler: purgeForm },
+  { method: 'get', path: '/alerts', access: 'viewer', summary: 'alert rules and their current state per queue', handler: alertsPage },
+  { method: 'get', path: '/api/alerts', access: 'viewer', summary: 'alert rules and their current state per queue, JSON', handler: alertsApi },
   { method: 'get', path: '/api/queues', access: 'viewer', summary: 'counts by state and the queue model figures per queue, JSON', handler: listQueues },
   // Public for Prometheus, like the producer's and worker's: aggregate figures only, no payloads or job ids.
   { method: 'get', path: '/metrics', access: 'public', summary: 'queue figures and process metrics, Prometheus text format', handler: metrics },

@@ -8,18 +8,19 @@ import type { RequestHandler } from 'express';
 
 export function overviewPage(context: RouteContext): RequestHandler {
   const { queues, redis, commandTimeoutMs, refreshMs, boardPath } = context;
+  const alerts = () => ({ alerts: context.alerts?.list() ?? [] });
   return async (_req, res) => {
     res.set('Cache-Control', 'no-store').type('html');
     try {
       const summaries = await readQueueOverview({ queues, redis, timeoutMs: commandTimeoutMs });
-      res.send(renderOverviewPage({ rows: rowsFromSummaries(summaries), generatedAt: new Date(), refreshMs, boardPath }));
+      res.send(renderOverviewPage({ rows: rowsFromSummaries(summaries), generatedAt: new Date(), refreshMs, boardPath, ...alerts() }));
     } catch (error) {
       if (!(error instanceof RedisUnavailableError)) throw error;
       const rows = queues.all().map((queue) => ({ name: queue.name, description: describeQueue(queue.name) }));
       res
         .status(503)
         .set('Retry-After', String(RETRY_AFTER_SEC))
-        .send(renderOverviewPage({ rows, redisError: error.message, generatedAt: new Date(), refreshMs, boardPath }));
+        .send(renderOverviewPage({ rows, redisError: error.message, generatedAt: new Date(), refreshMs, boardPath, ...alerts() }));
     }
   };
 }

@@ -3,6 +3,7 @@ import type { CatalogQueues, Logger } from '@conveyor/shared';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Access, AccessControl } from '../access/access-control.ts';
+import type { AlertsView } from '../alerts/alert-evaluator.ts';
 
 export interface RouteContext {
   queues: CatalogQueues;
@@ -23,6 +24,8 @@ export interface RouteContext {
   access: AccessControl;
   /** `Secure` on cookies: always, never, or `auto` (when the request came over https). */
   cookieSecure: boolean | 'auto';
+  /** The alert evaluator's states, for the overview and /alerts; absent without a rules file. */
+  alerts?: AlertsView;
 }
 
 export interface Route {

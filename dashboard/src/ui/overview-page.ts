@@ -5,6 +5,8 @@
  * JavaScript a <noscript> meta refresh does the same.
  */
 import { deadLetterQueueName } from '@conveyor/shared';
+import type { AlertStatus } from '../alerts/alert-evaluator.ts';
+import { renderFiringAlertsBanner } from './alerts-page.ts';
 import type { QueueCounts, QueueSummary } from '../queue-overview.ts';
 import { html, type SafeHtml } from './html.ts';
 import { renderPage } from './layout.ts';
@@ -38,6 +40,8 @@ export interface OverviewPageOptions {
   refreshMs: number;
   /** Where bull-board is mounted. Default `/queues`. */
   boardPath?: string;
+  /** The alert states; the firing ones are listed in a banner at the top. Default none. */
+  alerts?: readonly AlertStatus[];
 }
 
 export function rowsFromSummaries(summaries: readonly QueueSummary[]): OverviewRow[] {
@@ -55,7 +59,7 @@ export function renderOverviewPage(options: OverviewPageOptions): string {
     head: html`<script src="/assets/overview.js" defer></script>
 <noscript><meta http-equiv="refresh" content="${refreshSec}"></noscript>`,
     bodyData: { 'refresh-ms': options.refreshMs },
-    body: html`${banner}
+    body: html`${banner}${renderFiringAlertsBanner(options.alerts)}
 <h1>Queues</h1>
 <table class="queues">
 <thead><tr><th scope="col">queue</th>${overviewColumns.map(([, heading]) => html`<th scope="col" class="num">${heading}</th>`)}</tr></thead>

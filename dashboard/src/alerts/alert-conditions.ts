@@ -1,0 +1,41 @@
+/** What each rule condition measures and when it is breached: one entry per kind, checked complete. */
+import type { QueueFigures } from '@conveyor/shared';
+import type { AlertCondition, ConditionKind } from './alert-rules.ts';
+
+/** One queue's readings for one evaluation round. */
+export interface QueueReadings {
+  figures: QueueFigures;
+  /** Records added to the queue's dead-letter queue over a window, by window length in s; null until measurable. */
+  deadLetterGrowth: (windowSec: number) => number | null;
+}
+
+export interface ConditionReading {
+  /** The measured value; null when unknown (no samples yet), which never breaches. */
+  value: number | null;
+  threshold: number;
+  breached: boolean;
+}
+
+type Check<K extends ConditionKind> = (when: Extract<AlertCondition, Record<K, unknown>>, readings: QueueReadings) => ConditionReading;
+
+const above = (value: number | null, threshold: number): ConditionReading => ({ value, threshold, breached: value !== null && value > threshold });
+
+export const conditionChecks: { [K in ConditionKind]: Check<K> } = {
+  backlogAbove: (when, { figures }) => above(figures.backlog.total, when.backlogAbove),
+  oldestWaitingSecAbove: (when, { figures }) => above((figures.oldestWaitingAgeMs ?? 0) / 1_000, when.oldestWaitingSecAbove),
+  failureRatePercentAbove: (when, { figures }) => {
+    const rate = figures.windows[when.window].failureRate;
+    return above(rate === null ? null : rate * 100, when.failureRatePercentAbove);
+  },
+  noLiveWorkers: (_when, { figures }) => ({ value: figures.workers.live, threshold: 0, breached: figures.workers.live === 0 }),
+  deadLetterGrowthAbove: (when, readings) => above(readings.deadLetterGrowth(when.windowSec), when.deadLetterGrowthAbove),
+};
+
+export function kindOf(when: AlertCondition): ConditionKind {
+  return (Object.keys(conditionChecks) as ConditionKind[]).find((kind) => kind in when)!;
+}
+
+export function checkCondition(when: AlertCondition, readings: QueueReadings): ConditionReading {
+  const check = conditionChecks[kindOf(when)] as Check<ConditionKind>;
+  return check(when as never, readings);
+}
