@@ -69,7 +69,7 @@ async function main(): Promise<void> {
 
   // The queue model's recorder (its own connection) closes after the workers, so their last
   // attempts are counted.
-  const recorder = config.figures.record ? startRecorder() : undefined;
+  const recorder = config.figures.record ? startRecorder(() => stats.activeByQueue) : undefined;
 
   const workers = new Map<QueueName, Worker>();
   closer.add('workers', () =>
@@ -132,7 +132,8 @@ async function main(): Promise<void> {
   );
 }
 
-function startRecorder(): QueueModelRecorder {
+/** `activeJobs`: jobs in hand per queue, for the heartbeat record the dashboard's Workers page reads. */
+function startRecorder(activeJobs: () => Readonly<Record<string, number>>): QueueModelRecorder {
   const redis = createRedis({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker:queue-model' }, logger);
   closer.add('queue-model redis', async () => redis.disconnect());
   let lastError = '';
@@ -141,6 +142,7 @@ function startRecorder(): QueueModelRecorder {
     prefix: config.prefix,
     concurrency: Object.fromEntries(config.queues.map((queue) => [queue, config.concurrency[queue] ?? 1])),
     historyTtlSec: config.figures.historyTtlSec,
+    activeJobs,
     onError: (error) => {
       if (error.message !== lastError) logger.warn({ err: error }, 'could not record queue figures; keeping them for the next try');
       lastError = error.message;

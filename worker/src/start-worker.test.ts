@@ -32,7 +32,7 @@ describe('startWorker', () => {
     expect(generated.returnvalue).toEqual({ reportId: 'rpt_1', rows: 25, checksum: reportChecksum('rpt_1', 25) });
     expect(generated.progress).toBe(100);
     await waitFor(() => stats.processed === 2, { what: 'both attempts counted' });
-    expect(stats).toEqual({ processed: 2, failed: 0, active: 0 });
+    expect(stats).toEqual({ processed: 2, failed: 0, active: 0, activeByQueue: { email: 0, report: 0 } });
   });
 
   it('gives handlers the job id, 1-based attempt number and attempts', async () => {

@@ -62,10 +62,12 @@ export interface WorkerStats {
   failed: number;
   /** Attempts running now. */
   active: number;
+  /** Attempts running now, by queue (the queue model's heartbeat reports them). */
+  activeByQueue: Partial<Record<QueueName, number>>;
 }
 
 export function createWorkerStats(): WorkerStats {
-  return { processed: 0, failed: 0, active: 0 };
+  return { processed: 0, failed: 0, active: 0, activeByQueue: {} };
 }
 
 export interface StartWorkerDeps {
@@ -152,6 +154,7 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     const jobLog = () => (jobLogger ??= logger.child({ jobId: job.id, job: name, attempt }));
     let settled = false;
     stats.active++;
+    stats.activeByQueue[queue] = (stats.activeByQueue[queue] ?? 0) + 1;
     try {
       return await runWithTimeout(
         (attemptSignal) =>
@@ -180,6 +183,7 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     } finally {
       settled = true;
       stats.active--;
+      stats.activeByQueue[queue] = (stats.activeByQueue[queue] ?? 1) - 1;
     }
   };
 

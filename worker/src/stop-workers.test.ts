@@ -21,6 +21,7 @@ describe('stopWorkers', () => {
     });
     const job = await harness.add('report.generate', { reportId: 'r', rows: 10 });
     await waitFor(() => stats.active === 1, { what: 'the job to start' });
+    expect(stats.activeByQueue).toEqual({ report: 1 });
 
     await stopWorkers([worker], { timeoutMs: 5_000, logger: silentLogger, activeJobs: () => stats.active });
     expect(await harness.queue('report').getJobState(job.id!)).toBe('completed');

@@ -10,6 +10,7 @@ import { listQueues } from './queues-api.ts';
 import { searchApi, searchPage } from './search.ts';
 import type { Route } from './route.ts';
 import { login, loginPage, logout } from './session.ts';
+import { workersApi, workersPage } from './workers.ts';
 
 export type { Route, RouteContext } from './route.ts';
 
@@ -27,6 +28,8 @@ export const routes: readonly Route[] = [
   { method: 'post', path: '/dead-letters/purge', access: 'operator', summary: 'the purge forms of the dead-letter pages', handler: purgeForm },
   { method: 'get', path: '/alerts', access: 'viewer', summary: 'alert rules and their current state per queue', handler: alertsPage },
   { method: 'get', path: '/api/alerts', access: 'viewer', summary: 'alert rules and their current state per queue, JSON', handler: alertsApi },
+  { method: 'get', path: '/workers', access: 'viewer', summary: 'live worker processes: host, pid, queues, concurrency, jobs in hand, uptime, last heartbeat', handler: workersPage },
+  { method: 'get', path: '/api/workers', access: 'viewer', summary: 'live worker processes, JSON', handler: workersApi },
   { method: 'get', path: '/api/queues', access: 'viewer', summary: 'counts by state and the queue model figures per queue, JSON', handler: listQueues },
   // Public for Prometheus, like the producer's and worker's: aggregate figures only, no payloads or job ids.
   { method: 'get', path: '/metrics', access: 'public', summary: 'queue figures and process metrics, Prometheus text format', handler: metrics },

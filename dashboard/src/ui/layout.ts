@@ -51,7 +51,7 @@ ${options.head}
 <body${data}>
 <header class="top">
   <a class="brand" href="/">Conveyor</a>
-  <nav><a href="/">Overview</a><a href="/search">Search</a><a href="/alerts">Alerts</a><a href="/dead-letters">Dead letters</a><a href="/queues">Queues (bull-board)</a><a href="/api/queues">JSON</a>${accountNav()}</nav>
+  <nav><a href="/">Overview</a><a href="/search">Search</a><a href="/alerts">Alerts</a><a href="/dead-letters">Dead letters</a><a href="/workers">Workers</a><a href="/queues">Queues (bull-board)</a><a href="/api/queues">JSON</a>${accountNav()}</nav>
 </header>
 ${warning}
 <main id="content">

@@ -6,3 +6,4 @@ export * from './recorder.ts';
 export * from './snapshot.ts';
 export * from './history.ts';
 export * from './counts.ts';
+export * from './workers.ts';

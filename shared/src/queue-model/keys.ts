@@ -7,6 +7,10 @@
  *   <prefix>:<queue>:qm:1m:<minute>  hash, one per minute (minute = floor(ms / 60,000)), kept
  *                                    for the history retention (7 days by default)
  *   <prefix>:<queue>:qm:workers      hash `host:pid` → `concurrency:heartbeatMs`
+ *   <prefix>:~conveyor:worker:<host:pid>  string, one per worker process: JSON of its host, pid,
+ *                                    queues (concurrency and jobs in hand on each), start and
+ *                                    last heartbeat (workers.ts); expires WORKER_PROCESS_TTL_SEC
+ *                                    after its last heartbeat
  *
  * Fields of a slot or minute hash (counters are added to by every worker, HINCRBY):
  *   w<i> / s<i>   wait / service histogram counts by bucket index (histogram.ts)
@@ -47,6 +51,11 @@ export function minuteKey(prefix: string, queue: string, minute: number): string
 
 export function workersKey(prefix: string, queue: string): string {
   return `${queueKeyPrefix(prefix, queue)}qm:workers`;
+}
+
+/** The heartbeat record of one worker process, `identity` being its `host:pid` (workers.ts). */
+export function workerProcessKey(prefix: string, identity: string): string {
+  return `${prefix}:~conveyor:worker:${identity}`;
 }
 
 export function totalsKey(prefix: string, queue: string): string {

@@ -6,19 +6,23 @@
  *
  * Every ten seconds it also heartbeats its queues (live workers and their concurrency, for
  * ρ) and takes a snapshot of each, so the arrival history has a point per slot and minute
- * even when no dashboard is open.
+ * even when no dashboard is open. The same pipeline writes the process's own record (its
+ * queues, jobs in hand, start and heartbeat times; workers.ts) for the dashboard's Workers page.
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { emptyCounts, mergeCounts, type BucketCounts } from './counts.ts';
 import { addSample } from './histogram.ts';
-import { histogramTotalsKey, LIVE_TTL_SEC, minuteKey, minuteOf, SLOT_MS, slotKey, slotOf, totalsKey, workersKey } from './keys.ts';
+import { histogramTotalsKey, LIVE_TTL_SEC, minuteKey, minuteOf, SLOT_MS, slotKey, slotOf, totalsKey, workerProcessKey, workersKey } from './keys.ts';
 import { snapshotQueue } from './snapshot.ts';
+import type { WorkerProcessRecord } from './workers.ts';
 
 /** The per-minute history is kept this long by default: 7 days. */
 export const DEFAULT_HISTORY_TTL_SEC = 7 * 24 * 3_600;
 /** A worker that has not heartbeated for this long no longer counts as live. */
 export const WORKER_LIVE_MS = 30_000;
+/** A process's own heartbeat record expires this long after its last beat: a bit over WORKER_LIVE_MS. */
+export const WORKER_PROCESS_TTL_SEC = 45;
 
 export interface AttemptTiming {
   /** When the job became ready: enqueue time plus its delay. Absent: not a first attempt (no wait sample). */
@@ -68,6 +72,10 @@ export function createQueueModelRecorder(deps: {
   historyTtlSec?: number;
   /** `host:pid` by default. */
   identity?: string;
+  /** Jobs in hand per queue now, for the process's heartbeat record; without it they show as unknown (null). */
+  activeJobs?: () => Readonly<Record<string, number>>;
+  /** When the process started, epoch ms. Default `performance.timeOrigin`. */
+  startedAtMs?: number;
   onError?: (error: Error) => void;
   /** The clock of heartbeats, snapshots and dead-letterings (tests). Default Date.now. */
   now?: () => number;
@@ -77,6 +85,7 @@ export function createQueueModelRecorder(deps: {
   const heartbeatMs = deps.heartbeatMs ?? 10_000;
   const historyTtlSec = deps.historyTtlSec ?? DEFAULT_HISTORY_TTL_SEC;
   const identity = deps.identity ?? `${hostname()}:${process.pid}`;
+  const startedAtMs = Math.round(deps.startedAtMs ?? performance.timeOrigin);
   const queues = Object.keys(deps.concurrency);
   // queue → slot → tally. Samples belong to the slot they were taken in, even if written later.
   let pending = new Map<string, Map<number, Tally>>();
@@ -156,6 +165,16 @@ export function createQueueModelRecorder(deps: {
       pipeline.hset(workersKey(deps.prefix, queue), identity, `${deps.concurrency[queue]}:${beatMs}`);
       pipeline.expire(workersKey(deps.prefix, queue), Math.ceil(WORKER_LIVE_MS / 1_000) * 10);
     }
+    const active = deps.activeJobs?.();
+    const record: WorkerProcessRecord = {
+      id: identity,
+      host: hostname(),
+      pid: process.pid,
+      queues: queues.map((queue) => ({ queue, concurrency: deps.concurrency[queue] ?? 0, active: active ? (active[queue] ?? 0) : null })),
+      startedAtMs,
+      beatAtMs: beatMs,
+    };
+    if (queues.length > 0) pipeline.set(workerProcessKey(deps.prefix, identity), JSON.stringify(record), 'EX', WORKER_PROCESS_TTL_SEC);
     await pipeline.exec();
     await Promise.all(queues.map((queue) => snapshotQueue(deps.redis, { prefix: deps.prefix, queue, nowMs: beatMs, historyTtlSec })));
   };
@@ -191,6 +210,7 @@ export function createQueueModelRecorder(deps: {
       await flush();
       const pipeline = deps.redis.pipeline();
       for (const queue of queues) pipeline.hdel(workersKey(deps.prefix, queue), identity);
+      pipeline.del(workerProcessKey(deps.prefix, identity));
       await pipeline.exec().catch(() => {});
     },
   };
