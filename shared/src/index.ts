@@ -15,3 +15,4 @@ export * from './dead-letter/index.ts';
 export * from './queue-model/index.ts';
 export * from './payload-crypto/index.ts';
 export * from './search/business-key-index.ts';
+export * from './listen-host.ts';
