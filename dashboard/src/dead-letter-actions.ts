@@ -16,14 +16,11 @@
  * request itself to the dashboard's audit log.
  */
 import {
-  appendAudit,
   createDeadLetterStore,
   DeadLetterEditError,
-  redriveHistoryKey,
   SENSITIVE_MASK,
   type DeadLetterFilter,
   type DeadLetterStore,
-  type QueueName,
   type RedriveResult,
 } from '@conveyor/shared';
 import { HttpError } from './http-error.ts';
@@ -180,20 +177,6 @@ export async function runPurge(context: RouteContext, selection: DeadLetterSelec
     const result = await store.purge(selection.filter, { by: options.by });
     return { dryRun: false, matched: result.matched, purged: result.purged };
   }
-  // The store purges by filter only; named records are removed the way it removes them.
-  let purged = 0;
-  for (const [queue, ids] of byQueue(selection.ids)) {
-    const removed: string[] = [];
-    for (const id of ids) {
-      const entry = await store.get(queue, id);
-      if (!entry) continue;
-      if ((await context.queues.deadLetterQueue(queue as QueueName).remove(entry.id)) !== 1) continue;
-      await context.redis.del(redriveHistoryKey(context.prefix, queue, entry.sourceJobId));
-      removed.push(entry.id);
-    }
-    if (removed.length === 0) continue;
-    purged += removed.length;
-    await appendAudit(context.redis, context.prefix, { at: new Date().toISOString(), by: options.by, action: 'purge', queue, ids: removed, count: removed.length });
-  }
-  return { dryRun: false, matched: current, purged };
+  const result = await store.purgeRecords(selection.ids, { by: options.by });
+  return { dryRun: false, matched: current, purged: result.purged };
 }

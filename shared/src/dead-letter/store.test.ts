@@ -83,6 +83,16 @@ describe('purging dead-letter records', () => {
       { at: expect.any(String), by: 'ada', action: 'purge', queue: 'email', ids: expect.arrayContaining(['e1', 'e3']), count: 2 },
     ]);
   });
+
+  it('deletes named records across queues, skipping unknown ones, audited per queue', async () => {
+    harness = createDeadLetterHarness();
+    await seedMixed(harness);
+    const { store } = harness;
+    const result = await store.purgeRecords([{ queue: 'email', id: 'e1' }, { queue: 'webhook', id: 'w2' }, { queue: 'email', id: 'missing' }], { by: 'bob' });
+    expect(result).toEqual({ dryRun: false, matched: 2, purged: 2 });
+    expect(ids(await store.list())).toEqual(['e3', 'e2', 'w1']);
+    expect(await store.audit('webhook')).toEqual([{ at: expect.any(String), by: 'bob', action: 'purge', queue: 'webhook', ids: ['w2'], count: 1 }]);
+  });
 });
 
 describe('retention', () => {

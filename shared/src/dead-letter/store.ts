@@ -64,6 +64,8 @@ export interface DeadLetterStore {
   redrive(selection: RedriveSelection, options: RedriveOptions): Promise<RedriveResult>;
   /** Deletes every record matching `filter`, audited. */
   purge(filter: DeadLetterFilter, options: { by: string; dryRun?: boolean }): Promise<PurgeResult>;
+  /** Deletes the named records (by record or source job id; unknown ones skipped), audited like `purge`. */
+  purgeRecords(records: readonly { queue: string; id: string }[], options: { by: string }): Promise<PurgeResult>;
   /** The newest audit entries of `queue`'s DLQ. Default 100. */
   audit(queue: string, limit?: number): Promise<AuditEntry[]>;
   /**
@@ -71,6 +73,13 @@ export interface DeadLetterStore {
    * closes the connection if it owns it.
    */
   close(): Promise<void>;
+}
+
+/** One record a purge removes. */
+interface PurgeTarget {
+  queue: string;
+  id: string;
+  sourceJobId: string;
 }
 
 const MAX_PAGE = 1_000;
@@ -107,6 +116,12 @@ export function createDeadLetterStore(deps: {
   const checkQueue = (queue: string) => {
     if (!queues.includes(queue)) throw new TypeError(`unknown queue "${queue}"; known: ${queues.join(', ')}`);
   };
+  const getEntry = async (queue: string, id: string): Promise<DeadLetterEntry | undefined> => {
+    checkQueue(queue);
+    const dlq = await handles.deadLetters(queue);
+    const job = (await dlq.getJob(id)) ?? (await dlq.getJob(recordIdFor(id)));
+    return job ? { id: job.id!, ...(job.data as DeadLetterRecord) } : undefined;
+  };
 
   return {
     queues,
@@ -121,12 +136,7 @@ export function createDeadLetterStore(deps: {
       }
       return { records };
     },
-    async get(queue, id) {
-      checkQueue(queue);
-      const dlq = await handles.deadLetters(queue);
-      const job = (await dlq.getJob(id)) ?? (await dlq.getJob(recordIdFor(id)));
-      return job ? { id: job.id!, ...(job.data as DeadLetterRecord) } : undefined;
-    },
+    get: getEntry,
     async count(queue) {
       checkQueue(queue);
       return (await handles.deadLetters(queue)).getWaitingCount();
@@ -137,6 +147,7 @@ export function createDeadLetterStore(deps: {
     redrive: (selection, options) =>
       track(redriveDeadLetters(handles, queues, selection, { ...options, historyTtlMs: retention.maxAgeMs, ...(deps.sealer ? { sealer: deps.sealer } : {}) })),
     purge: (filter, options) => track(purgeDeadLetters(filter, options)),
+    purgeRecords: (records, options) => track(purgeNamed(records, options)),
     audit: (queue, limit) => readAudit(handles.redis, handles.prefix, queue, limit),
     async close() {
       if (handles.redis.status === 'ready') {
@@ -148,11 +159,25 @@ export function createDeadLetterStore(deps: {
 
   async function purgeDeadLetters(filter: DeadLetterFilter, options: { by: string; dryRun?: boolean }): Promise<PurgeResult> {
     if (filter.queue !== undefined) checkQueue(filter.queue);
-    const targets: { queue: string; id: string; sourceJobId: string }[] = [];
+    const targets: PurgeTarget[] = [];
     for await (const { entry } of scanRecords(handles, queues, filter)) {
       targets.push({ queue: entry.sourceQueue, id: entry.id, sourceJobId: entry.sourceJobId });
     }
     if (options.dryRun) return { dryRun: true, matched: targets.length, purged: 0 };
+    return removeTargets(targets, options.by);
+  }
+
+  async function purgeNamed(records: readonly { queue: string; id: string }[], options: { by: string }): Promise<PurgeResult> {
+    const targets: PurgeTarget[] = [];
+    for (const { queue, id } of records) {
+      const entry = await getEntry(queue, id);
+      if (entry) targets.push({ queue, id: entry.id, sourceJobId: entry.sourceJobId });
+    }
+    return removeTargets(targets, options.by);
+  }
+
+  /** Removes records and their redrive histories in chunks, then audits what went, per queue. */
+  async function removeTargets(targets: readonly PurgeTarget[], by: string): Promise<PurgeResult> {
     const purgedIds = new Map<string, string[]>();
     for (let index = 0; index < targets.length; index += PURGE_CHUNK) {
       const chunk = targets.slice(index, index + PURGE_CHUNK);
@@ -170,7 +195,7 @@ export function createDeadLetterStore(deps: {
     let purged = 0;
     for (const [queue, ids] of purgedIds) {
       purged += ids.length;
-      await appendAudit(handles.redis, handles.prefix, { at: new Date().toISOString(), by: options.by, action: 'purge', queue, ids, count: ids.length });
+      await appendAudit(handles.redis, handles.prefix, { at: new Date().toISOString(), by, action: 'purge', queue, ids, count: ids.length });
     }
     return { dryRun: false, matched: targets.length, purged };
   }
