@@ -53,6 +53,8 @@ async function main(): Promise<void> {
 
   const payloadKeys = localPayloadKeys();
   const urls = await Promise.all(apps.map((spec) => launch(spec, redisUrl!, payloadKeys)));
+  // The producer listens before its Redis connection is ready (503 until then): say "running" when it takes jobs.
+  await untilReady(`${urls[0]}/readyz`, READY_TIMEOUT_MS);
   console.log(
     [
       '',
@@ -65,6 +67,20 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/** How long start-up waits for the producer's /readyz, in ms. */
+const READY_TIMEOUT_MS = 30_000;
+
+/** Polls `url` until it answers 200; after `timeoutMs` goes on with a warning rather than hang. */
+async function untilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then((res) => res.ok, () => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  console.error(`conveyor: ${url} did not answer 200 within ${timeoutMs / 1000} s; is Redis reachable?`);
 }
 
 /** PAYLOAD_ENCRYPTION_KEYS, or the development key kept under the data directory (made on first use). */
