@@ -4,6 +4,7 @@
  * its N-th completion. Variants, run in one process against the same Redis:
  *
  *   bullmq            a raw BullMQ Worker whose processor returns at once
+ *                     (Conveyor's variants run the same no-op as their `email.send` handler)
  *   conveyor          Conveyor's worker runtime (validation, timeouts, attempt log on failure,
  *                     dead-letter hooks, logging) with queue-model figures recorded
  *   conveyor-no-figs  the same runtime with figure recording off
@@ -20,6 +21,20 @@ import { createHandlers, startWorker } from '@conveyor/worker';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisCpuSec } from './redis-cpu.ts';
+
+/**
+ * The handlers Conveyor's variants run: the catalog's, with `email.send` replaced by the same
+ * no-op the raw BullMQ variant runs, so that the figures compare job layers, not handler work
+ * (the simulated mailer hashes the job id and returns a message id).
+ */
+const handlers = {
+  ...createHandlers({
+    email: { latencyMs: 0 },
+    webhook: { signingSecret: 'bench', timeoutMs: 1_000, allowedHosts: [] },
+    report: { stepDelayMs: 0 },
+  }),
+  'email.send': async () => ({ ok: true }),
+};
 
 export type DrainVariant = 'bullmq' | 'conveyor' | 'conveyor-no-figs';
 
@@ -87,11 +102,7 @@ export async function drainRound(options: {
           connection,
           prefix: options.prefix,
           concurrency: options.concurrency,
-          handlers: createHandlers({
-            email: { latencyMs: 0 },
-            webhook: { signingSecret: 'bench', timeoutMs: 1_000, allowedHosts: [] },
-            report: { stepDelayMs: 0 },
-          }),
+          handlers,
           logger: silent,
           ...(recorder ? { recorder } : {}),
         });

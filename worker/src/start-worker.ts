@@ -49,8 +49,8 @@ import {
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { z } from 'zod';
 import { recordFailedAttempt } from './attempt-log.ts';
-import type { Handler, HandlerTable, JsonValue } from './handler.ts';
-import { runWithTimeout } from './job-timeout.ts';
+import type { Handler, HandlerContext, HandlerTable, JsonValue } from './handler.ts';
+import { abortReason, AttemptControl } from './job-timeout.ts';
 import { JobValidationError, PermanentJobError } from './permanent-error.ts';
 import { SHUTDOWN_ABORT_REASON } from './stop-workers.ts';
 
@@ -115,24 +115,81 @@ const keylessSealer = createPayloadSealer({ keys: [] });
 /** Runs the `custom:<kind>` backoffs the catalog declares (see catalog/define.ts). */
 const backoffStrategy = customBackoffStrategy(findJobKind);
 
+/**
+ * A BullMQ Worker whose `cancelJob` / `cancelAllJobs` (what `stopWorkers` calls at the
+ * shutdown timeout) also abort Conveyor's attempts, whose signals BullMQ does not own.
+ */
+class ConveyorWorker extends Worker {
+  /** The attempts running now, by job id. */
+  readonly attempts = new Map<string, AttemptControl>();
+
+  override cancelJob(jobId: string, reason?: string): boolean {
+    const control = this.attempts.get(jobId);
+    control?.abort(abortReason({ reason }));
+    return super.cancelJob(jobId, reason) || control !== undefined;
+  }
+
+  override cancelAllJobs(reason?: string): void {
+    for (const control of this.attempts.values()) control.abort(abortReason({ reason }));
+    super.cancelAllJobs(reason);
+  }
+}
+
+/** What a handler is given for one attempt; a class, so that an attempt allocates no closures. */
+class AttemptContext implements HandlerContext {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly attempts: number;
+  /** Set when the attempt ended: progress reported later by a handler that ignored its signal is dropped. */
+  settled = false;
+  #logger: Logger | undefined;
+
+  constructor(
+    private readonly job: Job,
+    private readonly name: JobName,
+    private readonly control: AttemptControl,
+    private readonly queueLogger: Logger,
+  ) {
+    this.jobId = job.id ?? '';
+    this.attempt = job.attemptsMade + 1;
+    this.attempts = job.opts.attempts ?? 1;
+  }
+
+  get signal(): AbortSignal {
+    return this.control.signal;
+  }
+
+  /** Made on first use: a pino child per job is measurable at thousands of jobs a second. */
+  get logger(): Logger {
+    return (this.#logger ??= this.queueLogger.child({ jobId: this.jobId, job: this.name, attempt: this.attempt }));
+  }
+
+  async progress(percent: number): Promise<void> {
+    if (!this.settled) await this.job.updateProgress(percent);
+  }
+}
+
 export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
   const stats = deps.stats ?? createWorkerStats();
   const logger = deps.logger.child({ queue });
+  const recorder = deps.recorder;
+  const sealer = deps.sealer ?? keylessSealer;
+  // Filled in below: the processor needs the worker to register each attempt's control.
+  let worker: ConveyorWorker;
 
-  // Declares three parameters: BullMQ only passes its abort signal to processors that do.
-  const processor = async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<JsonValue> => {
+  // Two parameters: BullMQ makes an AbortController per job only for processors that declare
+  // a third; Conveyor aborts its own attempts (ConveyorWorker), making a signal only on demand.
+  const processor = async (job: Job, token: string | undefined): Promise<JsonValue> => {
     const startedAtMs = Date.now();
     // Wait is measured once per job, from enqueue (or due time) to its first start.
     const readyAtMs = job.attemptsMade === 0 && job.attemptsStarted <= 1 ? job.timestamp + (job.delay ?? 0) : undefined;
-    const record = (ok: boolean) =>
-      deps.recorder?.attempt(queue, { ...(readyAtMs !== undefined ? { readyAtMs } : {}), startedAtMs, finishedAtMs: Date.now(), ok });
     try {
-      const result = await runAttempt(job, token, signal);
-      record(true);
+      const result = await runAttempt(job, token);
+      recorder?.attempt(queue, { readyAtMs, startedAtMs, finishedAtMs: Date.now(), ok: true });
       return result;
     } catch (thrown) {
       if (thrown instanceof WaitingError) throw thrown;
-      record(false);
+      recorder?.attempt(queue, { readyAtMs, startedAtMs, finishedAtMs: Date.now(), ok: false });
       // Every failed attempt leaves its class, message and stack in the job log (attempt-log.ts).
       const error = coerceError(thrown);
       await recordFailedAttempt(job, error, logger);
@@ -140,55 +197,39 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     }
   };
 
-  const runAttempt = async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<JsonValue> => {
+  const runAttempt = async (job: Job, token: string | undefined): Promise<JsonValue> => {
     const kind = findJobKind(job.name);
     if (!kind || kind.queue !== queue) throw new JobValidationError(unknownKindMessage(job.name, queue));
-    const parsed = kind.schema.safeParse(openPayload(deps.sealer ?? keylessSealer, kind, job.data));
+    const parsed = kind.schema.safeParse(openPayload(sealer, kind, job.data));
     if (!parsed.success) throw new JobValidationError(`validation: ${describeIssues(parsed.error.issues)}`);
 
     const name = kind.name as JobName;
     const handler = deps.handlers[name] as Handler<JobName>;
-    const attempt = job.attemptsMade + 1;
-    // Made on first use: a pino child per job is measurable at thousands of jobs a second.
-    let jobLogger: Logger | undefined;
-    const jobLog = () => (jobLogger ??= logger.child({ jobId: job.id, job: name, attempt }));
-    let settled = false;
+    const control = new AttemptControl();
+    const context = new AttemptContext(job, name, control, logger);
+    const jobId = job.id ?? '';
+    worker.attempts.set(jobId, control);
     stats.active++;
     stats.activeByQueue[queue] = (stats.activeByQueue[queue] ?? 0) + 1;
     try {
-      return await runWithTimeout(
-        (attemptSignal) =>
-          handler(parsed.data as never, {
-            jobId: job.id ?? '',
-            attempt,
-            attempts: job.opts.attempts ?? 1,
-            signal: attemptSignal,
-            // A handler that ignored its signal may report after the attempt ended: drop it.
-            progress: async (percent) => {
-              if (!settled) await job.updateProgress(percent);
-            },
-            get logger() {
-              return jobLog();
-            },
-          }),
-        { timeoutMs: deps.timeoutMs?.[name] ?? kind.policy.timeoutMs, ...(signal ? { signal } : {}) },
-      );
+      return await control.run(() => handler(parsed.data as never, context), deps.timeoutMs?.[name] ?? kind.policy.timeoutMs);
     } catch (thrown) {
-      if (signal?.aborted && signal.reason === SHUTDOWN_ABORT_REASON) {
-        await releaseJob(job, token, jobLog());
+      if (control.aborted && (control.reason as Error).message === SHUTDOWN_ABORT_REASON) {
+        await releaseJob(job, token, context.logger);
         // Tells BullMQ the job has left the active state without finishing.
         throw new WaitingError();
       }
       throw coerceError(thrown);
     } finally {
-      settled = true;
+      context.settled = true;
+      worker.attempts.delete(jobId);
       stats.active--;
       stats.activeByQueue[queue] = (stats.activeByQueue[queue] ?? 1) - 1;
     }
   };
 
   const locks = deps.locks ?? queueLockSettings(catalog.queues[queue]);
-  const worker = new Worker(queue, processor, {
+  worker = new ConveyorWorker(queue, processor, {
     connection: deps.connection,
     prefix: deps.prefix,
     concurrency: deps.concurrency,
@@ -202,7 +243,7 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     // BullMQ's completed/failed counters, kept atomically as jobs finish: the departures the
     // queue model's arrival count rests on (@conveyor/shared queue-model/snapshot.ts). Part
     // of recording figures: off with the recorder.
-    ...(deps.recorder ? { metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS } } : {}),
+    ...(recorder ? { metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS } } : {}),
   });
 
   let lastError = { message: '', atMs: 0 };
