@@ -39,6 +39,22 @@ export function replaceAtPath(data: unknown, path: string, replace: (value: unkn
 }
 
 /**
+ * Whether `match` holds for `data` or any value inside it (arrays and plain objects), without
+ * allocating: the worker asks this of every payload, and most hold nothing sealed.
+ */
+export function containsMatching(data: unknown, match: (value: unknown) => boolean): boolean {
+  if (match(data)) return true;
+  if (Array.isArray(data)) {
+    for (const item of data) if (containsMatching(item, match)) return true;
+    return false;
+  }
+  if (isPlainObject(data)) {
+    for (const key in data) if (Object.hasOwn(data, key) && containsMatching(data[key], match)) return true;
+  }
+  return false;
+}
+
+/**
  * `data` with every value for which `match` holds replaced by `replace(value, path)`: arrays and
  * objects on the way to a replaced value are copied, and `data` itself comes back when nothing
  * matched (a payload without envelopes costs one walk, no copy).

@@ -118,6 +118,17 @@ describe('the payload sealer', () => {
     const sealed = sealer.seal(kind, plain);
     expect(sealer.open({ name: kind.name }, sealed)).toEqual(plain);
   });
+
+  it('hands back a payload with nothing sealed as the same object, and copies only what it opens', () => {
+    const sealer = createPayloadSealer({ keys: parsePayloadKeys(k1) });
+    expect(sealer.open(kind, plain)).toBe(plain);
+    const sealed = sealer.seal(kind, plain) as Record<string, unknown>;
+    const before = structuredClone(sealed);
+    const opened = sealer.open(kind, sealed) as typeof plain;
+    expect(opened).toEqual(plain);
+    expect(sealed).toEqual(before);
+    expect(opened.auth).not.toBe(sealed.auth);
+  });
 });
 
 describe('IVs', () => {

@@ -21,7 +21,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { AnyJobKind } from '../catalog/define.ts';
 import { EncryptionKeyMissingError, SealedFieldError } from './payload-crypto-errors.ts';
 import type { PayloadKey } from './payload-keys.ts';
-import { replaceAtPath, replaceMatching } from './payload-path.ts';
+import { containsMatching, replaceAtPath, replaceMatching } from './payload-path.ts';
 import { isSealed, looksSealed, SEALED_VERSION, type SealedValue } from './sealed-value.ts';
 
 /** What sealing needs of a job kind: its name (bound into each ciphertext) and its sensitive paths. */
@@ -144,6 +144,8 @@ export function createPayloadSealer(options: PayloadSealerOptions): PayloadSeale
       return sealed;
     },
     open(kind, data) {
+      // Most payloads hold nothing sealed: one walk that allocates nothing, and `data` itself back.
+      if (!containsMatching(data, looksSealed)) return data;
       return replaceMatching(data, looksSealed, (value, field) => openValue(kind.name, field, value as Record<string, unknown>));
     },
   };
