@@ -7,14 +7,15 @@ import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 const redisUrl = inject('redisUrl');
 const zero = { waiting: 0, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: 0, waitingChildren: 0, deadLettered: 0 };
 
-/** The cells of one queue's row on the overview page, as { state: text }. */
-function rowOf(page: string, queue: string): { html: string; cells: Record<string, string> } {
-  const row = new RegExp(`<tr data-queue="${queue}">([\\s\\S]*?)</tr>`).exec(page)?.[1];
-  if (!row) throw new Error(`no row for queue ${queue} in:\n${page}`);
+/** One queue's row on the overview page: its health and the text of each figure cell, as { figure: text }. */
+function rowOf(page: string, queue: string): { html: string; health: string; cells: Record<string, string> } {
+  const match = new RegExp(`<tr data-queue="${queue}" data-health="(\\w+)">([\\s\\S]*?)</tr>`).exec(page);
+  if (!match) throw new Error(`no row for queue ${queue} in:\n${page}`);
+  const row = match[2]!;
   const cells = Object.fromEntries(
-    [...row.matchAll(/data-state="(\w+)">(?:<a [^>]*>)?([^<]*)(?:<\/a>)?<\/td>/g)].map((m) => [m[1], m[2]]),
+    [...row.matchAll(/data-figure="(\w+)">(?:<span>|<a [^>]*>)?([^<]*)/g)].map((m) => [m[1], m[2]]),
   );
-  return { html: row, cells };
+  return { html: row, health: match[1]!, cells };
 }
 
 describe('dashboard over real HTTP with jobs in every state', () => {
@@ -116,41 +117,48 @@ describe('dashboard over real HTTP with jobs in every state', () => {
     ]);
   });
 
-  it('renders the same counts on the overview page, with links into bull-board and a paused badge', async () => {
+  it('renders the same queues on the overview page: figures, health, links and a paused badge', async () => {
     const response = await fetch(`${dash.url}/`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     const page = await response.text();
 
+    // Two waiting and one prioritized are the backlog; the delayed job is not due yet. No worker is live.
     const email = rowOf(page, 'email');
-    expect(email.cells).toEqual({
-      waiting: '2', prioritized: '1', delayed: '1', active: '0', completed: '1', failed: '1', paused: '0', deadLettered: '0',
-    });
+    expect(email.cells).toMatchObject({ backlog: '3', liveWorkers: '0', deadLetters: '0' });
+    expect(email.health).toBe('red');
+    expect(email.html).toContain('<span class="health red">critical</span><small>backlog with no live worker');
+    expect(email.html).toContain('<a href="/queue/email">email</a>');
     expect(email.html).toContain('href="/queues/queue/email"');
     expect(email.html).toContain('Transactional e-mail: short, I/O-bound jobs');
     expect(email.html).not.toContain('badge');
 
     const webhook = rowOf(page, 'webhook');
-    expect(webhook.cells.waiting).toBe('2');
-    expect(webhook.cells.deadLettered).toBe('2');
-    expect(webhook.html).toContain('href="/queues/queue/webhook-dlq"');
+    expect(webhook.cells).toMatchObject({ backlog: '2', deadLetters: '2' });
+    expect(webhook.html).toContain('<a href="/dead-letters?queue=webhook">2</a>');
     expect(webhook.html).toMatch(/<span class="badge paused">paused<\/span>/);
 
-    expect(rowOf(page, 'report').cells.active).toBe('1');
+    // The report job is active, not waiting: nothing to drain.
+    const report = rowOf(page, 'report');
+    expect(report.cells).toMatchObject({ backlog: '0', drainEtaSec: 'empty' });
+    expect(report.health).toBe('green');
     expect(page).not.toContain('Redis unreachable');
   });
 
-  it('refreshes the overview through a same-origin script, with a no-script meta refresh', async () => {
+  it('keeps the overview live through a same-origin script, with a no-script meta refresh', async () => {
     const page = await (await fetch(`${dash.url}/`)).text();
     expect(page).toContain('<script src="/assets/overview.js" defer></script>');
     expect(page).toContain('data-refresh-ms="5000"');
+    expect(page).toContain('data-stream-url="/api/overview/stream"');
     expect(page).toMatch(/<noscript><meta http-equiv="refresh" content="5"><\/noscript>/);
     expect(page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
 
     const script = await fetch(`${dash.url}/assets/overview.js`);
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
-    expect(await script.text()).toContain('data-refresh-ms');
+    const source = await script.text();
+    expect(source).toContain('data-stream-url');
+    expect(source).toContain('new EventSource(');
     const css = await fetch(`${dash.url}/assets/overview.css`);
     expect(css.status).toBe(200);
     expect(css.headers.get('content-type')).toMatch(/text\/css/);

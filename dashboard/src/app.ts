@@ -18,7 +18,9 @@ import { createLoginLimiter } from './access/login-limiter.ts';
 import { createSessionStore } from './access/session-store.ts';
 import type { DashboardUser } from './access/users.ts';
 import { createBoard } from './board.ts';
+import { REDRIVE_TASK_THRESHOLD } from './dead-letter-task.ts';
 import { errorHandler, notFoundHandler, redisUnavailable } from './http-error.ts';
+import { createOverviewFeed, type OverviewFeed } from './overview-feed.ts';
 import { routes, type RouteContext } from './routes/index.ts';
 import { sensitiveWriteGuard } from './sensitive-write-guard.ts';
 import { pageContext } from './ui/page-context.ts';
@@ -52,9 +54,16 @@ export interface AppDeps {
   access?: AccessOptions;
   /** The alert evaluator's states, shown on the overview and /alerts. Default none (no rules file). */
   alerts?: AlertsView;
+  /**
+   * The overview's shared poll; the caller closes it before the HTTP server (closing it ends the
+   * open event streams). Default: one made from these deps, which polls only while a stream is open.
+   */
+  overviewFeed?: OverviewFeed;
+  /** Dead-letter redrives of more records than this run as a background task with progress. Default 200. */
+  redriveTaskThreshold?: number;
 }
 
-const defaults = { refreshMs: 5_000, commandTimeoutMs: 1_000 } as const;
+const defaults = { refreshMs: 5_000, commandTimeoutMs: 1_000, redriveTaskThreshold: REDRIVE_TASK_THRESHOLD } as const;
 const accessDefaults = { users: [], sessionTtlSec: 28_800, cookieSecure: 'auto' } as const;
 
 /** Reads need a signed-in user; anything that changes state needs an operator. */
@@ -74,7 +83,7 @@ function securityHeaders() {
 }
 
 export function createApp(deps: AppDeps): Express {
-  const { queues, redis, prefix, logger, refreshMs, commandTimeoutMs } = { ...defaults, ...deps };
+  const { queues, redis, prefix, logger, refreshMs, commandTimeoutMs, redriveTaskThreshold } = { ...defaults, ...deps };
   const historyTtlSec = deps.historyTtlSec ?? DEFAULT_HISTORY_TTL_SEC;
   const { users, sessionTtlSec, cookieSecure, sessionSecret = randomBytes(32).toString('base64url') } = { ...accessDefaults, ...deps.access };
   // The same queues twice: bull-board's read-only mode is fixed per board, so each role gets its own.
@@ -88,7 +97,9 @@ export function createApp(deps: AppDeps): Express {
     limiter: createLoginLimiter({ redis, prefix, commandTimeoutMs }),
     boardApiPath: `${boardPath}/api`,
   });
-  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure, ...(deps.alerts ? { alerts: deps.alerts } : {}) };
+  const overviewFeed =
+    deps.overviewFeed ?? createOverviewFeed({ queues, redis, prefix, historyTtlSec, refreshMs, commandTimeoutMs, logger, ...(deps.alerts ? { alerts: deps.alerts } : {}) });
+  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure, redriveTaskThreshold, overviewFeed, ...(deps.alerts ? { alerts: deps.alerts } : {}) };
 
   const app = express();
   app.disable('x-powered-by');

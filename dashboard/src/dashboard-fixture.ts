@@ -6,6 +6,7 @@ import { createLogger, createRedis, openCatalogQueues, type CatalogQueues } from
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { createApp, type AccessOptions } from './app.ts';
+import { createOverviewFeed, type OverviewFeed } from './overview-feed.ts';
 import { startHttpServer } from './http-server.ts';
 
 export interface DashboardFixture {
@@ -14,6 +15,8 @@ export interface DashboardFixture {
   app: Express;
   queues: CatalogQueues;
   redis: Redis;
+  /** The overview's shared poll, closed first by `close()` (it ends open event streams). */
+  overviewFeed: OverviewFeed;
   close(): Promise<void>;
 }
 
@@ -23,21 +26,39 @@ export async function startDashboard(options: {
   commandTimeoutMs?: number;
   refreshMs?: number;
   historyTtlSec?: number;
+  /** Redrives of more records than this run as background tasks; default the app's (200). */
+  redriveTaskThreshold?: number;
   /** Users and sessions; default none (no-users mode: everyone is operator `local`). */
   access?: AccessOptions;
+  /** How long the overview's sparkline history is reused, in ms; default the feed's (60,000). */
+  historyRefreshMs?: number;
+  /** The Redis client name of the dashboard's connection. Default `conveyor:dashboard-test`. */
+  connectionName?: string;
 }): Promise<DashboardFixture> {
   const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
-  const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: 'conveyor:dashboard-test' }, logger);
+  const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: options.connectionName ?? 'conveyor:dashboard-test' }, logger);
   const queues = openCatalogQueues({ connection: redis, prefix: options.prefix, logger, deadLetters: true });
+  const overviewFeed = createOverviewFeed({
+    queues,
+    redis,
+    prefix: options.prefix,
+    logger,
+    refreshMs: options.refreshMs ?? 5_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 1_000,
+    ...(options.historyTtlSec === undefined ? {} : { historyTtlSec: options.historyTtlSec }),
+    ...(options.historyRefreshMs === undefined ? {} : { historyRefreshMs: options.historyRefreshMs }),
+  });
   const app = createApp({
     queues,
     redis,
     prefix: options.prefix,
     logger,
+    overviewFeed,
     ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
     ...(options.refreshMs === undefined ? {} : { refreshMs: options.refreshMs }),
     ...(options.historyTtlSec === undefined ? {} : { historyTtlSec: options.historyTtlSec }),
     ...(options.access === undefined ? {} : { access: options.access }),
+    ...(options.redriveTaskThreshold === undefined ? {} : { redriveTaskThreshold: options.redriveTaskThreshold }),
   });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   return {
@@ -45,7 +66,9 @@ export async function startDashboard(options: {
     app,
     queues,
     redis,
+    overviewFeed,
     async close() {
+      await overviewFeed.close();
       await http.close();
       await queues.close();
       redis.disconnect();

@@ -6,8 +6,10 @@
  *     would be re-added (a record whose job is live again is skipped, never duplicated).
  *  2. Run: the caller sends back the count it was shown (`confirm`); when the selection now
  *     matches another number the action is refused with 409 `count_changed` and nothing
- *     changes, so "purge these 12" never purges 13. A redrive runs to the end within the
- *     request (the store re-adds record by record); its answer is the final counts.
+ *     changes, so "purge these 12" never purges 13. A redrive of at most `redriveTaskThreshold`
+ *     records runs to the end within the request (the store re-adds record by record) and
+ *     answers the final counts; a larger one becomes a background task whose progress any
+ *     dashboard process can show (dead-letter-task.ts), and the answer is the task.
  *  3. A payload edit (one record only) may keep sensitive values by leaving their masks in
  *     place: a mask is put back to the record's own (sealed) value before the store checks the
  *     edit. The dashboard has no payload keys, so an edit that gives a sensitive field in plain
@@ -18,11 +20,14 @@
 import {
   createDeadLetterStore,
   DeadLetterEditError,
+  recordIdFor,
   SENSITIVE_MASK,
   type DeadLetterFilter,
   type DeadLetterStore,
+  type RedriveProgress,
   type RedriveResult,
 } from '@conveyor/shared';
+import { startRedriveTask, type RedriveTask, type TaskSelection } from './dead-letter-task.ts';
 import { HttpError } from './http-error.ts';
 import type { RouteContext } from './routes/route.ts';
 
@@ -46,12 +51,6 @@ export function deadLetterStoreOf(context: RouteContext): DeadLetterStore {
   return store;
 }
 
-function byQueue(ids: readonly { queue: string; id: string }[]): Map<string, string[]> {
-  const grouped = new Map<string, string[]>();
-  for (const { queue, id } of ids) grouped.set(queue, [...(grouped.get(queue) ?? []), id]);
-  return grouped;
-}
-
 export interface RedrivePreview {
   /** Records the selection names that exist. */
   matched: number;
@@ -63,15 +62,51 @@ export interface RedrivePreview {
   skipped: RedriveResult['skipped'];
 }
 
-async function redriveEach(store: DeadLetterStore, selection: DeadLetterSelection, options: Parameters<DeadLetterStore['redrive']>[1]): Promise<RedriveResult> {
-  if ('filter' in selection) return store.redrive({ filter: selection.filter }, options);
+/** Distinct record ids per queue (the store redrives each record once however often it is named). */
+function byQueue(ids: readonly { queue: string; id: string }[]): Map<string, string[]> {
+  const grouped = new Map<string, Set<string>>();
+  for (const { queue, id } of ids) grouped.set(queue, (grouped.get(queue) ?? new Set()).add(recordIdFor(id)));
+  return new Map([...grouped].map(([queue, set]) => [queue, [...set]]));
+}
+
+/** One store redrive per queue for named records, one for a filter; `onProgress` is told the sums. */
+async function redriveEach(
+  store: DeadLetterStore,
+  selection: DeadLetterSelection,
+  options: Parameters<DeadLetterStore['redrive']>[1],
+  onProgress?: (progress: RedriveProgress) => void,
+): Promise<RedriveResult> {
+  if ('filter' in selection) return store.redrive({ filter: selection.filter }, { ...options, ...(onProgress ? { onProgress } : {}) });
   const total: RedriveResult = { dryRun: options.dryRun ?? false, matched: 0, redriven: 0, skipped: [], errors: [] };
-  for (const [queue, ids] of byQueue(selection.ids)) {
-    const result = await store.redrive({ queue, ids }, options);
+  const groups = [...byQueue(selection.ids)];
+  // Queues not yet started count with their number of ids.
+  let remaining = groups.reduce((sum, [, ids]) => sum + ids.length, 0);
+  const finished: RedriveProgress = { total: 0, done: 0, redriven: 0, skipped: 0, errors: 0 };
+  for (const [queue, ids] of groups) {
+    remaining -= ids.length;
+    const report = onProgress
+      ? (p: RedriveProgress) =>
+          onProgress({
+            total: finished.total + p.total + remaining,
+            done: finished.done + p.done,
+            redriven: finished.redriven + p.redriven,
+            skipped: finished.skipped + p.skipped,
+            errors: finished.errors + p.errors,
+          })
+      : undefined;
+    const result = await store.redrive({ queue, ids }, { ...options, ...(report ? { onProgress: report } : {}) });
     total.matched += result.matched;
     total.redriven += result.redriven;
     total.skipped.push(...result.skipped);
     total.errors.push(...result.errors);
+    const done = result.redriven + result.skipped.length + result.errors.length;
+    Object.assign(finished, {
+      total: finished.total + done,
+      done: finished.done + done,
+      redriven: finished.redriven + result.redriven,
+      skipped: finished.skipped + result.skipped.length,
+      errors: finished.errors + result.errors.length,
+    });
   }
   return total;
 }
@@ -133,21 +168,64 @@ export function restoreMasks(edited: unknown, original: unknown): unknown {
   return edited;
 }
 
+/** A redrive's answer: the final counts, or the background task running it. */
+export type RedriveOutcome = { result: RedriveResult } | { task: RedriveTask };
+
+/** What a task's page says it acts on, and the text that identifies those records (the task lock). */
+export function taskSelectionOf(selection: DeadLetterSelection): { selection: TaskSelection; key: string } {
+  if ('ids' in selection) {
+    const groups = byQueue(selection.ids);
+    const keys = [...groups].flatMap(([queue, ids]) => ids.map((id) => `${queue}/${id}`)).sort();
+    return { selection: { scope: 'ids', queues: [...groups.keys()].sort(), count: keys.length }, key: `ids:${keys.join('\n')}` };
+  }
+  const filter = Object.fromEntries(
+    Object.entries(selection.filter)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => [key === 'name' ? 'kind' : key, value instanceof Date ? value.toISOString() : String(value)] as const)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+  return { selection: { scope: 'filter', filter }, key: `filter:${JSON.stringify(filter)}` };
+}
+
+/**
+ * Runs a redrive after checking `confirm`: within the request when it selects at most
+ * `context.redriveTaskThreshold` records, else as a background task (answered at once).
+ */
 export async function runRedrive(
-  store: DeadLetterStore,
+  context: RouteContext,
   selection: DeadLetterSelection,
   options: { by: string; confirm?: number; edit?: Record<string, unknown> },
-): Promise<RedriveResult> {
+): Promise<RedriveOutcome> {
+  const store = deadLetterStoreOf(context);
   const { edit } = options;
   if (edit !== undefined && !('ids' in selection && selection.ids.length === 1)) {
     throw new HttpError(400, 'bad_request', 'A payload edit replaces one record\'s payload: select exactly one record to edit', { field: 'edit' });
   }
-  if (options.confirm !== undefined) checkConfirm(options.confirm, (await previewRedrive(store, selection, options.by)).count);
-  try {
-    return await redriveEach(store, selection, {
+  let size: number;
+  if (options.confirm !== undefined) {
+    const preview = await previewRedrive(store, selection, options.by);
+    checkConfirm(options.confirm, preview.count);
+    size = preview.matched;
+  } else {
+    size = 'ids' in selection ? selection.ids.length : (await matchingIds(store, selection, 0)).total;
+  }
+  const redriveOptions = {
+    by: options.by,
+    ...(edit === undefined ? {} : { edit: (_data: unknown, record: { data: unknown }) => restoreMasks(edit, record.data) }),
+  };
+  if (size > context.redriveTaskThreshold) {
+    const { selection: summary, key } = taskSelectionOf(selection);
+    const task = await startRedriveTask(context, {
+      selection: summary,
+      selectionKey: key,
       by: options.by,
-      ...(edit === undefined ? {} : { edit: (_data: unknown, record: { data: unknown }) => restoreMasks(edit, record.data) }),
+      total: size,
+      run: (onProgress) => redriveEach(store, selection, redriveOptions, onProgress),
     });
+    return { task };
+  }
+  try {
+    return { result: await redriveEach(store, selection, redriveOptions) };
   } catch (error) {
     if (error instanceof DeadLetterEditError) throw new HttpError(422, error.code, error.message, error.details);
     throw error;

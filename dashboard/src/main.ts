@@ -2,7 +2,8 @@
  * The dashboard's composition root: config, logger, one fail-fast Redis connection shared by
  * the catalog queues and the readiness probe, the app, listen. It starts and serves (503s and a
  * "Redis unreachable" banner) while Redis is down, and picks up by itself when Redis returns.
- * SIGTERM/SIGINT close the server, the queues and the connection, in that order.
+ * SIGTERM/SIGINT close the overview feed (ending its event streams), the server, the queues and
+ * the connection, in that order.
  * Without DASHBOARD_USERS it binds loopback only and warns (listen-host.ts).
  */
 import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, openCatalogQueues } from '@conveyor/shared';
@@ -11,6 +12,7 @@ import { createApp } from './app.ts';
 import { loadDashboardConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
 import { chooseListenHost } from './listen-host.ts';
+import { createOverviewFeed } from './overview-feed.ts';
 
 const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
   name: 'dashboard',
@@ -51,6 +53,17 @@ async function main(): Promise<void> {
     closer.add('alert evaluator', () => alerts.close());
   }
 
+  // One poll for every open overview; it runs only while a stream is open.
+  const overviewFeed = createOverviewFeed({
+    queues,
+    redis,
+    prefix: config.CONVEYOR_PREFIX,
+    historyTtlSec: config.QUEUE_MODEL_HISTORY_DAYS * 86_400,
+    refreshMs: config.DASHBOARD_REFRESH_MS,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    logger,
+    ...(alerts ? { alerts } : {}),
+  });
   const app = createApp({
     queues,
     redis,
@@ -58,6 +71,7 @@ async function main(): Promise<void> {
     historyTtlSec: config.QUEUE_MODEL_HISTORY_DAYS * 86_400,
     logger,
     ...(alerts ? { alerts } : {}),
+    overviewFeed,
     refreshMs: config.DASHBOARD_REFRESH_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     access: {
@@ -75,6 +89,8 @@ async function main(): Promise<void> {
   if (listen.warning) logger.warn(listen.warning);
   const http = await startHttpServer(app, { host: listen.host, port: config.PORT });
   closer.add('http server', () => http.close());
+  // Closed before the server (the closer runs last-in first): it ends the open event streams, which the server would wait for.
+  closer.add('overview feed', () => overviewFeed.close());
   logger.info({ url: http.url, prefix: config.CONVEYOR_PREFIX, users: config.DASHBOARD_USERS.length }, `dashboard listening on ${http.url}`);
 }
 

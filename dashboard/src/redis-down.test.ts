@@ -85,12 +85,14 @@ describe('dashboard while Redis is away', () => {
     expect(page.elapsedMs).toBeLessThan(1_000);
     expect(page.response.headers.get('content-type')).toMatch(/text\/html/);
     expect(page.text).toMatch(/<div class="banner" role="alert"><strong>Redis unreachable\.<\/strong>/);
-    // Every queue is still listed, without figures.
+    // Every queue is still listed, without figures, its health unknown.
     for (const queue of ['email', 'webhook', 'report']) {
-      expect(page.text).toContain(`<tr data-queue="${queue}">`);
+      expect(page.text).toContain(`<tr data-queue="${queue}" data-health="unknown">`);
+      expect(page.text).toContain(`href="/queue/${queue}"`);
       expect(page.text).toContain(`href="/queues/queue/${queue}"`);
     }
-    expect(page.text).toContain('<td class="num unknown" data-state="waiting">–</td>');
+    expect(page.text).toContain('<td class="num" data-figure="backlog"><span>–</span>');
+    expect(page.text).toContain('<td class="num" data-figure="deadLetters">–</td>');
 
     const health = await fetch(`${dash.url}/healthz`);
     expect(health.status).toBe(200);

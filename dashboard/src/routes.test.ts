@@ -25,7 +25,7 @@ interface Endpoint {
 }
 
 const UNSAFE = ['post', 'put', 'patch', 'delete'];
-const samples: Record<string, string> = { queueName: 'email', jobId: 'route-test-job', queueStatus: 'failed', schedulerId: 'route-test-scheduler' };
+const samples: Record<string, string> = { queueName: 'email', name: 'email', jobId: 'route-test-job', queueStatus: 'failed', schedulerId: 'route-test-scheduler' };
 
 /** Every (method, path) a router stack answers, sub-routers included; `mounts` collects `use` paths. */
 function walk(stack: readonly Layer[], base: string, mounts: string[]): Endpoint[] {

@@ -8,15 +8,21 @@
  *   POST /api/dead-letters/redrive  JSON { queue, ids? | filter?, dryRun?, edit?, confirm? } (operator)
  *   POST /api/dead-letters/purge    JSON { queue, ids? | filter?, dryRun?, confirm } (operator)
  *   POST /dead-letters/redrive, /dead-letters/purge   the same from the pages' forms (operator)
+ *   GET  /dead-letters/tasks/:id                    a background redrive's progress page (viewer)
+ *   GET  /api/dead-letters/tasks/:id                 { task } (viewer)
+ * A redrive of more records than the threshold answers 202 { task } with Location (API) or 303
+ * to the task page (form) at once, and runs in the background (dead-letter-task.ts).
  */
 import { isRedisReady, queueNames, type DeadLetterStore } from '@conveyor/shared';
 import express, { type Request, type RequestHandler } from 'express';
 import { principalOf } from '../access/access-control.ts';
 import { deadLetterStoreOf, previewPurge, previewRedrive, runPurge, runRedrive } from '../dead-letter-actions.ts';
 import { parseActionForm, parseListQuery, parsePurgeBody, parseRedriveBody, toStoreFilter, type ListQuery } from '../dead-letter-request.ts';
+import { readRedriveTask, taskApiUrl, taskPageUrl } from '../dead-letter-task.ts';
 import { HttpError, redisUnavailable } from '../http-error.ts';
 import { callRedis } from '../redis-call.ts';
 import { renderActionConfirm, renderPurgeResult, renderRedriveResult, type ActionEcho } from '../ui/dead-letter-action-page.ts';
+import { renderRedriveRunning, renderRedriveTask } from '../ui/dead-letter-task-page.ts';
 import { maskedRecord, renderDeadLetterList, renderDeadLetterRecord } from '../ui/dead-letters-page.ts';
 import type { RouteContext } from './route.ts';
 
@@ -101,9 +107,32 @@ export function redriveApi(context: RouteContext): RequestHandler {
       res.json({ dryRun: true, ...(await previewRedrive(store, request.selection, by)) });
       return;
     }
-    const result = await runRedrive(store, request.selection, { by, ...(request.confirm === undefined ? {} : { confirm: request.confirm }), ...(request.edit ? { edit: request.edit } : {}) });
-    res.json(result);
+    const outcome = await runRedrive(context, request.selection, { by, ...(request.confirm === undefined ? {} : { confirm: request.confirm }), ...(request.edit ? { edit: request.edit } : {}) });
+    if ('task' in outcome) {
+      res.status(202).location(taskApiUrl(outcome.task.id)).json({ task: outcome.task });
+      return;
+    }
+    res.json(outcome.result);
   });
+}
+
+async function taskOf(context: RouteContext, req: Request) {
+  const { id } = req.params as { id: string };
+  const task = await read(context, 'redrive task', () => readRedriveTask(context, id));
+  if (!task) throw new HttpError(404, 'not_found', `No redrive task "${id}" (tasks are kept 24 h)`);
+  return task;
+}
+
+export function redriveTaskApi(context: RouteContext): RequestHandler {
+  return async (req, res) => {
+    res.set('Cache-Control', 'no-store').json({ task: await taskOf(context, req) });
+  };
+}
+
+export function redriveTaskPage(context: RouteContext): RequestHandler {
+  return async (req, res) => {
+    res.set('Cache-Control', 'no-store').type('html').send(renderRedriveTask(await taskOf(context, req)));
+  };
 }
 
 export function purgeApi(context: RouteContext): RequestHandler {
@@ -154,11 +183,24 @@ export function redriveForm(context: RouteContext): RequestHandler {
       res.type('html').send(await confirmPage(store, echo, form, by));
       return;
     }
-    const { status, page } = await onCountChanged(
-      async () => renderRedriveResult(await runRedrive(store, form.selection, { by, ...(form.confirm === undefined ? {} : { confirm: form.confirm }), ...(form.edit ? { edit: form.edit } : {}) })),
-      () => confirmPage(store, echo, form, by),
-    );
-    res.status(status).type('html').send(page);
+    let outcome: Awaited<ReturnType<typeof runRedrive>>;
+    try {
+      outcome = await runRedrive(context, form.selection, { by, ...(form.confirm === undefined ? {} : { confirm: form.confirm }), ...(form.edit ? { edit: form.edit } : {}) });
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status !== 409) throw error;
+      if (error.code === 'count_changed') {
+        res.status(409).type('html').send(await confirmPage(store, echo, form, by));
+        return;
+      }
+      const running = (error.details as { task?: { id: string } } | undefined)?.task?.id;
+      res.status(409).type('html').send(renderRedriveRunning(error.message, running));
+      return;
+    }
+    if ('task' in outcome) {
+      res.redirect(303, taskPageUrl(outcome.task.id));
+      return;
+    }
+    res.type('html').send(renderRedriveResult(outcome.result));
   };
 }
 

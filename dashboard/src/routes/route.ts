@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Access, AccessControl } from '../access/access-control.ts';
 import type { AlertsView } from '../alerts/alert-evaluator.ts';
+import type { OverviewFeed } from '../overview-feed.ts';
 
 export interface RouteContext {
   queues: CatalogQueues;
@@ -24,8 +25,12 @@ export interface RouteContext {
   access: AccessControl;
   /** `Secure` on cookies: always, never, or `auto` (when the request came over https). */
   cookieSecure: boolean | 'auto';
+  /** Redrives of more records than this run as a background task with progress (dead-letter-task.ts). */
+  redriveTaskThreshold: number;
   /** The alert evaluator's states, for the overview and /alerts; absent without a rules file. */
   alerts?: AlertsView;
+  /** The overview's shared poll: the page, its JSON and its event stream read it, never Redis. */
+  overviewFeed: OverviewFeed;
 }
 
 export interface Route {

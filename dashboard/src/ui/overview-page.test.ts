@@ -1,8 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { OverviewQueue, OverviewSeries, OverviewSnapshot } from '../overview-snapshot.ts';
 import { escapeHtml, html } from './html.ts';
+import { overviewFigureKeys } from './overview-columns.ts';
 import { renderOverviewPage } from './overview-page.ts';
+import { renderSparkline, sparklinePath } from './sparkline.ts';
 
-const counts = { waiting: 1, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: 0, waitingChildren: 0, deadLettered: 0 };
+/**
+ * Page weight budgets for 50 queues in the worst case: all 450 sparklines a full hour that jumps
+ * at every minute. The HTML is served as is (no compression in the app); behind a compressing
+ * proxy it is the gzip figure that travels.
+ */
+const BUDGET = { html50QueuesBytes: 200_000, html50QueuesGzipBytes: 40_000, cssBytes: 16_000, jsBytes: 10_000 } as const;
+
+const text = Object.fromEntries(overviewFigureKeys.map((key) => [key, '1.2/s'])) as OverviewQueue['text'];
+
+/** A series that jumps at random at every one of its 60 minutes: the worst case for its path's size. */
+function jagged(seed: number): (number | null)[] {
+  let state = seed * 7_919 + 1;
+  return Array.from({ length: 60 }, () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  });
+}
+
+function queue(name: string, overrides: Partial<OverviewQueue> = {}, seed = 0): OverviewQueue {
+  const series = Object.fromEntries(overviewFigureKeys.map((key, i) => [key, jagged(seed * overviewFigureKeys.length + i)])) as OverviewSeries;
+  return {
+    name,
+    description: `Queue ${name}, with a description of a realistic length`,
+    paused: false,
+    deadLetters: 12,
+    figures: {
+      backlog: 1_234, arrivalRate: 12.5, completionRate: 11.9, waitP95Ms: 850, serviceP95Ms: 1_200, failureRate: 0.07,
+      oldestWaitingMs: 65_000, liveWorkers: 3, drainEtaSec: null, inService: 4, utilization: 0.85, drainState: 'growing',
+    },
+    text,
+    health: { level: 'amber', reasons: ['utilization ρ ≥ 0.8', 'failure rate ≥ 5 %', 'oldest waiting ≥ 60 s', 'backlog growing'] },
+    series,
+    ...overrides,
+  };
+}
+
+function snapshot(queues: OverviewQueue[], overrides: Partial<OverviewSnapshot> = {}): OverviewSnapshot {
+  return { atMs: 0, refreshMs: 5_000, error: null, seriesAtMs: 0, alerts: [], queues, ...overrides };
+}
 
 describe('overview page rendering', () => {
   it('escapes every interpolated string', () => {
@@ -10,23 +53,92 @@ describe('overview page rendering', () => {
     expect(html`<p>${'<b>'}</p>${html`<i>${'&'}</i>`}`.value).toBe('<p>&lt;b&gt;</p><i>&amp;</i>');
   });
 
-  it('cannot be made to emit markup by a queue name, description or error', () => {
+  it('cannot be made to emit markup by a queue name, description, reason or error', () => {
+    const evil = queue('<script>alert(1)</script>', {
+      description: '"><img src=x onerror=alert(2)>',
+      paused: true,
+      health: { level: 'red', reasons: ['<b onmouseover=x>'] },
+    });
     const page = renderOverviewPage({
-      rows: [{ name: '<script>alert(1)</script>', description: '"><img src=x onerror=alert(2)>', paused: true, counts }],
-      redisError: '<svg onload=alert(3)>',
-      generatedAt: new Date(0),
-      refreshMs: 5_000,
+      snapshot: snapshot([evil], { error: { code: 'redis_unavailable', message: '<iframe onload=alert(3)>' } }),
     });
     expect(page).not.toContain('<script>alert');
     expect(page).not.toContain('<img');
-    expect(page).not.toContain('<svg');
+    expect(page).not.toContain('<iframe');
+    expect(page).not.toContain('<b onmouseover');
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page).toContain('href="/queue/%3Cscript%3Ealert(1)%3C%2Fscript%3E"');
     expect(page).toContain('href="/queues/queue/%3Cscript%3Ealert(1)%3C%2Fscript%3E"');
+    expect(page).toContain('href="/dead-letters?queue=%3Cscript%3Ealert(1)%3C%2Fscript%3E"');
   });
 
-  it('says how often it refreshes, rounded to whole seconds', () => {
-    const page = renderOverviewPage({ rows: [], generatedAt: new Date(0), refreshMs: 2_500 });
+  it('says how often it updates, rounded to whole seconds, and where its stream is', () => {
+    const page = renderOverviewPage({ snapshot: snapshot([], { refreshMs: 2_500 }) });
     expect(page).toContain('data-refresh-ms="2500"');
+    expect(page).toContain('data-stream-url="/api/overview/stream"');
     expect(page).toContain('<meta http-equiv="refresh" content="3">');
+  });
+
+  it('writes each health colour with its label and reasons in words', () => {
+    const page = renderOverviewPage({
+      snapshot: snapshot([
+        queue('a', { health: { level: 'red', reasons: ['backlog with no live worker'] } }),
+        queue('b', { health: { level: 'green', reasons: [] } }),
+      ]),
+    });
+    expect(page).toContain('<tr data-queue="a" data-health="red">');
+    expect(page).toContain('<span class="health red">critical</span><small>backlog with no live worker</small>');
+    expect(page).toContain('<span class="health green">healthy</span></td>');
+  });
+
+  it('renders a row without figures, sparklines or dead letters while Redis is away', () => {
+    const away = queue('email', { paused: null, deadLetters: null, figures: null, series: null, health: { level: 'unknown', reasons: [] } });
+    const page = renderOverviewPage({ snapshot: snapshot([away], { error: { code: 'redis_unavailable', message: 'down' } }) });
+    expect(page).toMatch(/<div class="banner" role="alert"><strong>Redis unreachable\.<\/strong>/);
+    expect(page).toContain('<span class="health unknown">unknown</span>');
+    expect(page).toContain('<td class="num" data-figure="deadLetters">–</td>');
+    expect(page).toContain('<path d=""/>');
+  });
+
+  it(`stays within ${BUDGET.html50QueuesBytes / 1000} KB of HTML for 50 busy queues, with CSS and script within budget`, () => {
+    const queues = Array.from({ length: 50 }, (_, i) => queue(`queue-${i}`, {}, i));
+    const page = renderOverviewPage({ snapshot: snapshot(queues) });
+    const bytes = Buffer.byteLength(page);
+    const gzipBytes = gzipSync(page).byteLength;
+    expect(page.match(/<tr data-queue=/g)).toHaveLength(50);
+    expect(page.match(/<svg /g)).toHaveLength(50 * overviewFigureKeys.length);
+    expect(bytes).toBeLessThanOrEqual(BUDGET.html50QueuesBytes);
+    expect(gzipBytes).toBeLessThanOrEqual(BUDGET.html50QueuesGzipBytes);
+    const css = readFileSync(new URL('./assets/overview.css', import.meta.url));
+    const js = readFileSync(new URL('./assets/overview.js', import.meta.url));
+    expect(css.byteLength).toBeLessThanOrEqual(BUDGET.cssBytes);
+    expect(js.byteLength).toBeLessThanOrEqual(BUDGET.jsBytes);
+    console.info(`overview page weight, 50 queues: HTML ${bytes} B (gzip ${gzipBytes} B), CSS ${css.byteLength} B, JS ${js.byteLength} B`);
+  });
+});
+
+describe('sparklines', () => {
+  it('draws from the bottom (0) to the top (the maximum) in relative steps, flat runs as one h', () => {
+    expect(sparklinePath([0, 5, 10, 10, 10, 5])).toBe('M0 10l1-5 1-5h2l1 5');
+    expect(sparklinePath([0, 0, 0])).toBe('M0 10h2');
+  });
+
+  it('breaks the line at a minute without data and draws a lone point as a dot', () => {
+    expect(sparklinePath([4, null, 2, 4, null])).toBe('M0 0h0M2 5l1-5');
+    expect(sparklinePath([null, null])).toBe('');
+  });
+
+  it('is an inline SVG hidden from screen readers', () => {
+    expect(renderSparkline([1, 2]).value).toBe('<svg viewBox="0 -1 1 12" aria-hidden="true"><path d="M0 5l1-5"/></svg>');
+  });
+
+  it('is drawn the same by the page script', () => {
+    const script = readFileSync(new URL('./assets/overview.js', import.meta.url), 'utf8');
+    const body = /function sparklinePath\(values\) \{[\s\S]*?\n {4}return d;\n {2}\}/.exec(script)?.[0];
+    expect(body).toBeDefined();
+    const clientPath = new Function('HEIGHT', `${body}; return sparklinePath;`)(10) as (values: (number | null)[]) => string;
+    for (const values of [[0, 5, 10, 10, 10, 5], [4, null, 2, 4, null], jagged(3), [null, 1, 1, null, 0]]) {
+      expect(clientPath(values)).toBe(sparklinePath(values));
+    }
   });
 });

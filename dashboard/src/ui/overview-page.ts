@@ -1,89 +1,76 @@
 /**
- * The overview: one row per catalog queue with its counts by state, a link into bull-board and
- * a "paused" badge. When Redis is unreachable the same table renders without figures under a
- * banner that says so. `/assets/overview.js` re-fetches the page every `refreshMs`; without
- * JavaScript a <noscript> meta refresh does the same.
+ * The overview: one row per catalog queue with its health (colour and words), its live figures
+ * (backlog, λ, θ, W p95, S p95, failure rate, oldest waiting, live workers, drain ETA), each over
+ * a sparkline of the last hour, and its dead-letter count. The queue's name links to its detail
+ * page, beside a link into bull-board; the dead-letter count to the dead-letter page.
+ *
+ * Rendered on the server from the overview feed's snapshot, so the first paint has every
+ * figure and the page works without JavaScript (a <noscript> meta refresh reloads it).
+ * `/assets/overview.js` then follows `GET /api/overview/stream` and updates the cells in place.
+ * While Redis is unreachable the same table renders without figures under a banner saying so.
+ * At narrow widths (phones) each row becomes a card (overview.css).
  */
-import { deadLetterQueueName } from '@conveyor/shared';
-import type { AlertStatus } from '../alerts/alert-evaluator.ts';
+import type { OverviewQueue, OverviewSnapshot } from '../overview-snapshot.ts';
+import { healthLabels } from '../queue-health.ts';
 import { renderFiringAlertsBanner } from './alerts-page.ts';
-import type { QueueCounts, QueueSummary } from '../queue-overview.ts';
 import { html, type SafeHtml } from './html.ts';
 import { renderPage } from './layout.ts';
-
-/** The columns of the table, in order: count field and heading. */
-export const overviewColumns = [
-  ['waiting', 'waiting'],
-  ['prioritized', 'prioritized'],
-  ['delayed', 'delayed'],
-  ['active', 'active'],
-  ['completed', 'completed'],
-  ['failed', 'failed'],
-  ['paused', 'paused'],
-  ['deadLettered', 'dead letters'],
-] as const satisfies readonly (readonly [keyof QueueCounts, string])[];
-
-export interface OverviewRow {
-  name: string;
-  description: string;
-  /** Unknown (undefined) while Redis is unreachable. */
-  paused?: boolean;
-  counts?: QueueCounts;
-}
+import { overviewColumns, overviewFigureKeys } from './overview-columns.ts';
+import { renderSparkline } from './sparkline.ts';
 
 export interface OverviewPageOptions {
-  rows: readonly OverviewRow[];
-  /** When set, the "Redis unreachable" banner with this reason. */
-  redisError?: string;
-  generatedAt: Date;
-  /** How often the page refreshes itself, in ms. */
-  refreshMs: number;
+  snapshot: OverviewSnapshot;
   /** Where bull-board is mounted. Default `/queues`. */
   boardPath?: string;
-  /** The alert states; the firing ones are listed in a banner at the top. Default none. */
-  alerts?: readonly AlertStatus[];
 }
 
-export function rowsFromSummaries(summaries: readonly QueueSummary[]): OverviewRow[] {
-  return summaries.map(({ name, description, paused, counts }) => ({ name, description, paused, counts }));
+/** The banner of a snapshot whose figures are missing; the script writes the same. */
+export function renderErrorBanner(snapshot: OverviewSnapshot): SafeHtml {
+  const { error } = snapshot;
+  if (!error) return html``;
+  const refreshSec = Math.max(1, Math.round(snapshot.refreshMs / 1000));
+  const heading = error.code === 'redis_unavailable' ? 'Redis unreachable.' : 'Queue figures unavailable.';
+  return html`<div class="banner" role="alert"><strong>${heading}</strong> Queue figures are unavailable until it answers again; this page retries every ${refreshSec} s. <span class="reason">(${error.message})</span></div>`;
 }
 
 export function renderOverviewPage(options: OverviewPageOptions): string {
+  const { snapshot } = options;
   const boardPath = options.boardPath ?? '/queues';
-  const refreshSec = Math.max(1, Math.round(options.refreshMs / 1000));
-  const banner = options.redisError
-    ? html`<div class="banner" role="alert"><strong>Redis unreachable.</strong> Queue figures are unavailable until it answers again; this page retries every ${refreshSec} s. <span class="reason">(${options.redisError})</span></div>`
-    : '';
+  const refreshSec = Math.max(1, Math.round(snapshot.refreshMs / 1000));
+  const at = new Date(snapshot.atMs).toISOString();
+  const headings = overviewFigureKeys.map((key) => {
+    const column = overviewColumns[key];
+    return html`<th scope="col" class="num" title="${column.meaning}; the line: ${column.series}, last 60 min">${column.heading}</th>`;
+  });
   return renderPage({
     title: 'Conveyor · queues',
     head: html`<script src="/assets/overview.js" defer></script>
 <noscript><meta http-equiv="refresh" content="${refreshSec}"></noscript>`,
-    bodyData: { 'refresh-ms': options.refreshMs },
-    body: html`${banner}${renderFiringAlertsBanner(options.alerts)}
+    bodyData: { 'refresh-ms': snapshot.refreshMs, 'stream-url': '/api/overview/stream', 'board-path': boardPath },
+    body: html`<div id="overview-error">${renderErrorBanner(snapshot)}</div><div id="overview-alerts">${renderFiringAlertsBanner(snapshot.alerts)}</div>
 <h1>Queues</h1>
-<table class="queues">
-<thead><tr><th scope="col">queue</th>${overviewColumns.map(([, heading]) => html`<th scope="col" class="num">${heading}</th>`)}</tr></thead>
+<p class="meta" id="overview-meta">Updated <time datetime="${at}">${at}</time> · <span class="live">live, every ${refreshSec} s</span></p>
+<table class="queues overview">
+<thead><tr><th scope="col">queue</th><th scope="col">health</th>${headings}<th scope="col" class="num" title="Records in the dead-letter queue">dead letters</th></tr></thead>
 <tbody>
-${options.rows.map((row) => renderRow(row, boardPath))}
+${snapshot.queues.map((queue) => renderRow(queue, boardPath))}
 </tbody>
-</table>
-<p class="meta">Updated <time datetime="${options.generatedAt.toISOString()}">${options.generatedAt.toISOString()}</time> · refreshes every ${refreshSec} s</p>`,
+</table>`,
   }).value;
 }
 
-function renderRow(row: OverviewRow, boardPath: string): SafeHtml {
-  const link = `${boardPath}/queue/${encodeURIComponent(row.name)}`;
-  const badge = row.paused ? html` <span class="badge paused">paused</span>` : '';
-  const deadLetterLink = `${boardPath}/queue/${encodeURIComponent(deadLetterQueueName(row.name))}`;
-  const cells = overviewColumns.map(([field]) => {
-    const value = row.counts?.[field];
-    if (value === undefined) return html`<td class="num unknown" data-state="${field}">–</td>`;
-    const shown = field === 'deadLettered' ? html`<a href="${deadLetterLink}">${value}</a>` : html`${value}`;
-    return html`<td class="num${value > 0 ? ` has-${field}` : ''}" data-state="${field}">${shown}</td>`;
-  });
-  return html`<tr data-queue="${row.name}">
-<th scope="row"><a href="${link}">${row.name}</a>${badge}<div class="description">${row.description}</div></th>
-${cells}
+function renderRow(queue: OverviewQueue, boardPath: string): SafeHtml {
+  const name = encodeURIComponent(queue.name);
+  const badge = queue.paused ? html` <span class="badge paused">paused</span>` : '';
+  const { level, reasons } = queue.health;
+  const cells = overviewFigureKeys.map(
+    (key) => html`<td class="num" data-figure="${key}"><span>${queue.text[key]}</span>${renderSparkline(queue.series?.[key])}</td>`,
+  );
+  const deadLetters = queue.deadLetters === null ? '–' : html`<a href="/dead-letters?queue=${name}">${queue.deadLetters}</a>`;
+  return html`<tr data-queue="${queue.name}" data-health="${level}">
+<th scope="row"><a href="/queue/${name}">${queue.name}</a>${badge} <a class="board" href="${boardPath}/queue/${name}">bull-board</a><div class="description">${queue.description}</div></th>
+<td class="health"><span class="health ${level}">${healthLabels[level]}</span>${reasons.length > 0 ? html`<small>${reasons.join('; ')}</small>` : ''}</td>
+${cells}<td class="num${queue.deadLetters ? ' has-failed' : ''}" data-figure="deadLetters">${deadLetters}</td>
 </tr>
 `;
 }

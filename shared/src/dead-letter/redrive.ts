@@ -42,6 +42,20 @@ export interface RedriveOptions {
   resetAttempts?: boolean;
   /** Most jobs re-added per second. Default unlimited. */
   ratePerSec?: number;
+  /**
+   * Told the counts so far once the selection is known and after every record (not in a dry
+   * run); `done` reaches `total` when the redrive ends. It must not throw (a throw is ignored).
+   */
+  onProgress?: (progress: RedriveProgress) => void;
+}
+
+/** How far a redrive got: records accounted for (`done`) of `total` (not-found ids included). */
+export interface RedriveProgress {
+  total: number;
+  done: number;
+  redriven: number;
+  skipped: number;
+  errors: number;
 }
 
 export interface RedriveResult {
@@ -149,6 +163,16 @@ export async function redriveDeadLetters(
   }
 
   // Pass 2: re-add, spaced out by the rate limit.
+  const total = targets.length + result.skipped.length;
+  const report = () => {
+    const { redriven, skipped, errors } = result;
+    try {
+      options.onProgress?.({ total, done: redriven + skipped.length + errors.length, redriven, skipped: skipped.length, errors: errors.length });
+    } catch {
+      // A progress listener's fault is not the redrive's.
+    }
+  };
+  report();
   const intervalMs = ratePerSec && ratePerSec > 0 ? 1_000 / ratePerSec : 0;
   const startedMs = Date.now();
   const redrivenIds = new Map<string, string[]>();
@@ -172,6 +196,7 @@ export async function redriveDeadLetters(
     } catch (error) {
       result.errors.push({ queue: target.queue, id: target.id, message: coerceError(error).message });
     }
+    report();
   }
 
   for (const [queue, ids] of redrivenIds) {

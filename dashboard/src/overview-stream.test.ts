@@ -1,0 +1,159 @@
+/** The live overview over real HTTP against a real Redis: GET /api/overview/stream, GET /api/overview and the page. */
+import { createQueueModelRecorder, jobKinds, type QueueModelRecorder } from '@conveyor/shared';
+import { testPrefix, waitFor } from '@conveyor/shared/testing';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { basic, testUsers } from './access-fixture.ts';
+import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
+import { openEventStream, type EventStreamClient, type StreamEvent } from './event-stream-fixture.ts';
+import type { OverviewQueue, OverviewSnapshot } from './overview-snapshot.ts';
+
+const redisUrl = inject('redisUrl');
+
+const snapshotOf = (event: StreamEvent) => JSON.parse(event.data) as OverviewSnapshot;
+const queueOf = (event: StreamEvent, name: string) => snapshotOf(event).queues.find((q) => q.name === name)!;
+const email = (match: (q: OverviewQueue) => boolean) => (event: StreamEvent) => event.event === 'overview' && match(queueOf(event, 'email'));
+
+describe('the overview stream follows the queues as jobs come and go', () => {
+  const prefix = testPrefix('ovs');
+  let dash: DashboardFixture;
+  let stream: EventStreamClient | undefined;
+  let worker: Worker | undefined;
+  let recorder: QueueModelRecorder | undefined;
+  const recorderRedis = new Redis(redisUrl, { lazyConnect: true });
+
+  beforeAll(async () => {
+    dash = await startDashboard({ redisUrl, prefix, refreshMs: 200 });
+  });
+
+  afterAll(async () => {
+    stream?.close();
+    await worker?.close();
+    await recorder?.close();
+    recorderRedis.disconnect();
+    await dash?.close();
+  });
+
+  it('streams as text/event-stream, uncached and unbuffered, with a retry line', async () => {
+    const probe = await openEventStream(`${dash.url}/api/overview/stream`);
+    try {
+      expect(probe.response.status).toBe(200);
+      expect(probe.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(probe.response.headers.get('cache-control')).toMatch(/no-store/);
+      expect(probe.response.headers.get('x-accel-buffering')).toBe('no');
+      expect(probe.response.headers.get('content-encoding')).toBeNull();
+      const first = await probe.next((e) => e.event === 'overview', { what: 'a first snapshot' });
+      expect(probe.retries).toEqual([200]);
+      const snapshot = snapshotOf(first);
+      expect(snapshot.error).toBeNull();
+      expect(snapshot.queues.map((q) => q.name)).toEqual(['email', 'webhook', 'report']);
+      expect(snapshot.queues[0]).toMatchObject({ name: 'email', paused: false, deadLetters: 0, health: { level: 'green', reasons: [] } });
+      expect(snapshot.queues[0]!.series?.backlog).toHaveLength(60);
+    } finally {
+      probe.close();
+    }
+  });
+
+  it('pushes new figures as jobs are enqueued, a worker appears and drains them', async () => {
+    stream = await openEventStream(`${dash.url}/api/overview/stream`);
+    await stream.next(email((q) => q.figures?.backlog === 0), { what: 'an empty email queue' });
+
+    const queue = dash.queues.get('email');
+    const example = jobKinds['email.send'].example;
+    await Promise.all([1, 2, 3].map((n) => queue.add('email.send', example, { jobId: `overview-${n}` })));
+    const waiting = await stream.next(email((q) => q.figures?.backlog === 3), { what: 'a backlog of 3' });
+    expect(queueOf(waiting, 'email')).toMatchObject({
+      text: { backlog: '3', liveWorkers: '0' },
+      health: { level: 'red', reasons: expect.arrayContaining(['backlog with no live worker']) },
+    });
+
+    // A worker process announces itself (the queue model's heartbeat), then takes the jobs.
+    recorder = createQueueModelRecorder({ redis: recorderRedis, prefix, concurrency: { email: 1 } });
+    const from = stream.events.length;
+    const staffed = await stream.next(email((q) => q.figures?.liveWorkers === 1), { from, what: 'one live worker' });
+    expect(queueOf(staffed, 'email').health.reasons).not.toContain('backlog with no live worker');
+
+    worker = new Worker('email', async () => 'sent', { connection: { url: redisUrl }, prefix });
+    worker.on('error', () => {});
+    const drained = await stream.next(email((q) => q.figures?.backlog === 0 && q.figures.inService === 0), { from, what: 'the queue drained' });
+    expect(queueOf(drained, 'email').text.drainEtaSec).toBe('empty');
+    expect(await queue.getCompletedCount()).toBe(3);
+  });
+
+  it('sends the series once, then only when they change', async () => {
+    const probe = await openEventStream(`${dash.url}/api/overview/stream`);
+    try {
+      const [first, second] = [await probe.next((e) => e.event === 'overview'), await probe.next(() => true, { from: 1 })];
+      expect(queueOf(first, 'email').series?.backlog).toHaveLength(60);
+      expect(snapshotOf(second).seriesAtMs).toBe(snapshotOf(first).seriesAtMs);
+      expect(queueOf(second, 'email')).not.toHaveProperty('series');
+    } finally {
+      probe.close();
+    }
+  });
+
+  it('answers the same snapshot as JSON, and renders it on the page with links', async () => {
+    await dash.queues.get('webhook').pause();
+    // A snapshot younger than refreshMs is shared rather than read again, so the pause shows within one poll.
+    const snapshot = await waitFor(async () => {
+      const response = await fetch(`${dash.url}/api/overview`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/application\/json/);
+      const body = (await response.json()) as OverviewSnapshot;
+      return body.queues.find((q) => q.name === 'webhook')?.paused ? body : undefined;
+    }, { what: 'the paused webhook queue in GET /api/overview' });
+    expect(snapshot.queues.map((q) => q.name)).toEqual(['email', 'webhook', 'report']);
+    expect(snapshot.queues[0]).toMatchObject({ name: 'email', figures: { backlog: 0 }, text: { backlog: '0' } });
+
+    const page = await (await fetch(`${dash.url}/`, { headers: { accept: 'text/html' } })).text();
+    const row = /<tr data-queue="webhook"[\s\S]*?<\/tr>/.exec(page)?.[0] ?? '';
+    expect(row).toContain('<a href="/queue/webhook">webhook</a>');
+    expect(row).toContain('href="/queues/queue/webhook"');
+    expect(row).toContain('<a href="/dead-letters?queue=webhook">0</a>');
+    expect(row).toMatch(/<span class="badge paused">paused<\/span>/);
+    for (const figure of ['backlog', 'arrivalRate', 'completionRate', 'waitP95Ms', 'serviceP95Ms', 'failureRate', 'oldestWaitingMs', 'liveWorkers', 'drainEtaSec']) {
+      expect(row).toMatch(new RegExp(`<td class="num" data-figure="${figure}"><span>[^<]+</span><svg viewBox="0 -1 59 12" aria-hidden="true"><path d="[^"]*"/></svg></td>`));
+    }
+    expect(page).toContain('<script src="/assets/overview.js" defer></script>');
+    expect(page).toMatch(/<noscript><meta http-equiv="refresh" content="1"><\/noscript>/);
+  });
+});
+
+describe('who may follow the overview stream', () => {
+  const prefix = testPrefix('ovs-access');
+  let dash: DashboardFixture;
+  const streams: EventStreamClient[] = [];
+
+  beforeAll(async () => {
+    const users = await testUsers({ vic: { role: 'viewer', password: 'vic-password' } });
+    dash = await startDashboard({ redisUrl, prefix, refreshMs: 200, access: { users, sessionSecret: 'overview-stream-test-secret-32-chars-long' } });
+    await waitFor(async () => (await fetch(`${dash.url}/readyz`)).status === 200, { what: 'the dashboard to be ready' });
+  });
+
+  afterEach(() => {
+    for (const stream of streams.splice(0)) stream.close();
+  });
+
+  afterAll(async () => {
+    await dash?.close();
+  });
+
+  it('streams to a signed-in viewer', async () => {
+    const stream = await openEventStream(`${dash.url}/api/overview/stream`, { authorization: basic('vic', 'vic-password') });
+    streams.push(stream);
+    expect(stream.response.status).toBe(200);
+    const first = await stream.next((e) => e.event === 'overview');
+    expect(snapshotOf(first).queues).toHaveLength(3);
+  });
+
+  it('answers 401 to a caller who is not signed in, for the stream and the JSON', async () => {
+    for (const path of ['/api/overview/stream', '/api/overview']) {
+      const response = await fetch(`${dash.url}${path}`, { headers: { accept: 'text/event-stream' } });
+      expect(response.status, path).toBe(401);
+      expect(response.headers.get('content-type'), path).toMatch(/application\/json/);
+      expect(((await response.json()) as { error: { code: string } }).error.code, path).toBe('unauthorized');
+    }
+    expect(dash.overviewFeed.stats().subscribers).toBe(0);
+  });
+});
