@@ -1,0 +1,269 @@
+/**
+ * The dashboard in a real browser against a real stack: chromium (playwright-core) signs in,
+ * clicks and types through the pages, and the tests assert what the pages show. Every page
+ * visited is saved as a screenshot (screenshots.ts; `UPDATE_SCREENSHOTS=1` refreshes the
+ * README's copies in docs/screenshots/).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '@conveyor/shared/testing';
+import { getJson, postJson } from '../stack.ts';
+import { PHONE_VIEWPORT, startBrowserStack, type BrowserStack } from './browser-stack.ts';
+import { chromiumForTests } from './chromium.ts';
+import { expectText, figureValue, openNav, overviewFigures, rowLinking, search } from './dashboard-ui.ts';
+import { startWebhookReceiver } from './webhook-receiver.ts';
+
+const executablePath = chromiumForTests();
+const updateDocs = process.env.UPDATE_SCREENSHOTS === '1';
+
+let fixture: BrowserStack;
+/** Signed in as the operator for the whole file; tests navigate it from wherever it is. */
+let operator: Page;
+
+beforeAll(async () => {
+  if (!executablePath) return;
+  fixture = await startBrowserStack({ redisUrl: inject('redisUrl'), executablePath, updateDocs });
+  operator = await fixture.signedIn(fixture.users.operator);
+});
+
+afterAll(async () => {
+  if (!fixture) return;
+  expect(await fixture.close()).toEqual({ producer: 0, worker: 0, dashboard: 0 });
+});
+
+const unique = () => randomBytes(4).toString('hex');
+
+async function enqueue(name: string, body: Record<string, unknown>): Promise<string> {
+  const created = await postJson(`${fixture.stack.producerUrl}/v1/jobs/${name}`, body);
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.id as string;
+}
+
+/** A webhook to a destination the SSRF guard refuses: dead-lettered after one attempt (permanent). */
+async function deadLetteredWebhook(jobId: string, invoiceId: string): Promise<void> {
+  await enqueue('webhook.deliver', { jobId, data: { url: 'http://localhost:9/hook', event: 'invoice.paid', payload: { invoiceId } } });
+  await waitFor(async () => (await getJson(`${fixture.stack.producerUrl}/v1/jobs/webhook.deliver/${jobId}`)).body.state === 'dead-lettered', {
+    what: `webhook ${jobId} to be dead-lettered`,
+  });
+}
+
+/** Failed attempts over a history answer of GET /api/queues/:name/history (its steps, the one in progress too). */
+function failedAttemptsIn(history: { points: { failedAttempts: number }[] }): number {
+  return history.points.reduce((sum, point) => sum + point.failedAttempts, 0);
+}
+
+async function enqueueEmails(count: number, label: string): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => enqueue('email.send', { data: { to: `${label}.${i}@example.com`, subject: 'Digest', body: 'Weekly digest' } })),
+  );
+}
+
+describe.skipIf(!executablePath)('the dashboard in a browser', () => {
+  it('signs an operator in through the form, after refusing a wrong password', async () => {
+    const page = await (await fixture.newContext()).newPage();
+    await page.goto('/');
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await fixture.screenshot(page, 'login');
+
+    const { name, password } = fixture.users.operator;
+    await page.getByLabel('User', { exact: true }).fill(name);
+    await page.getByLabel('Password', { exact: true }).fill(`${password}-wrong`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByRole('alert'), 'Wrong user name or password.');
+    expect(new URL(page.url()).pathname).toBe('/login');
+
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await Promise.all([page.waitForURL((url) => url.pathname === '/'), page.getByRole('button', { name: 'Sign in' }).click()]);
+    expect(await page.locator('header.top .who').textContent()).toBe(`${name} (operator)`);
+    const queues = await page.locator('table.queues tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-queue')));
+    expect(queues).toEqual(expect.arrayContaining(['email', 'webhook', 'report']));
+  });
+
+  // Runs before the other tests enqueue e-mail, so the queue's figures start from nothing.
+  it('updates the email queue’s live figures in place while jobs run', async () => {
+    await openNav(operator, 'Overview');
+    const before = await overviewFigures(operator, 'email');
+    expect(Object.keys(before)).toEqual(expect.arrayContaining(['backlog', 'arrivalRate', 'completionRate', 'deadLetters']));
+    // Marks this document: still there at the end means the page updated itself, no reload.
+    await operator.locator('body').evaluate((body) => body.setAttribute('data-test-mark', 'before-jobs'));
+
+    await enqueueEmails(12, 'digest');
+    const after = await waitFor(
+      async () => {
+        const now = await overviewFigures(operator, 'email');
+        return figureValue(now.arrivalRate!) > figureValue(before.arrivalRate!) && figureValue(now.completionRate!) > figureValue(before.completionRate!) ? now : undefined;
+      },
+      { what: 'the overview to show e-mails arriving and completing', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(after.arrivalRate).toMatch(/^[\d.]+\/s$/);
+    expect(await operator.locator('body').getAttribute('data-test-mark')).toBe('before-jobs');
+    await fixture.screenshot(operator, 'overview');
+
+    const phone = await fixture.signedIn(fixture.users.operator, { viewport: PHONE_VIEWPORT, isMobile: true });
+    await phone.locator('tr[data-queue="email"]').waitFor();
+    await fixture.screenshot(phone, 'overview-phone');
+  });
+
+  it('redraws the email queue’s uPlot failure chart when sends start failing', async (context) => {
+    // Its own page: the test runs the page's clock forward to its next history refresh.
+    const page = await fixture.signedIn(fixture.users.operator);
+    const probe = await page.request.get('/queue/email');
+    if (probe.status() !== 200) context.skip(`GET /queue/email answered ${probe.status()}: the queue detail page with uPlot charts is not served`);
+    await page.clock.install();
+    const firstHistory = page.waitForResponse((response) => response.url().includes('/api/queues/email/history'));
+    await page.goto('/queue/email');
+    const before = failedAttemptsIn(await (await firstHistory).json());
+    const failures = page.locator('[data-chart="failures"] .uplot canvas');
+    const drawnBefore = await failures.evaluate((canvas) => canvas.toDataURL());
+
+    // Recipients in the reserved .invalid domain fail their sends (temporary, so retried).
+    await Promise.all([
+      enqueueEmails(4, 'chart'),
+      ...[1, 2, 3].map((i) => enqueue('email.send', { data: { to: `bounce.${i}@nowhere.invalid`, subject: 'Digest', body: 'Weekly digest' } })),
+    ]);
+    // The server keeps a history answer a few seconds: wait until it tells of the failures.
+    await waitFor(async () => failedAttemptsIn(await (await page.request.get('/api/queues/email/history?range=1h')).json()) > before, {
+      what: 'the email history to count failed attempts',
+      timeoutMs: 20_000,
+      intervalMs: 250,
+    });
+    const refreshMs = Number(await page.locator('body').getAttribute('data-refresh-ms'));
+    const nextHistory = page.waitForResponse((response) => response.url().includes('/api/queues/email/history'));
+    await page.clock.runFor(refreshMs);
+    expect(failedAttemptsIn(await (await nextHistory).json())).toBeGreaterThan(before);
+    await waitFor(
+      async () => {
+        await page.clock.runFor(50);
+        return (await failures.evaluate((canvas) => canvas.toDataURL())) !== drawnBefore;
+      },
+      { what: 'the failure chart to be redrawn with the new figures' },
+    );
+    // Point at the newest minute, as a person would: the legend reads the rate the chart now holds.
+    const plot = page.locator('[data-chart="failures"] .u-over');
+    const { width, height } = (await plot.boundingBox())!;
+    await plot.hover({ position: { x: width - 1, y: height / 2 } });
+    await page.clock.runFor(50);
+    const legend = page.locator('[data-chart="failures"] .u-legend tr.u-series').nth(1);
+    expect(await legend.locator('th').textContent()).toContain('failed attempts');
+    expect(figureValue((await legend.locator('.u-value').textContent()) ?? '')).toBeGreaterThan(0);
+    await fixture.screenshot(page, 'queue-detail', { fullPage: true });
+  });
+
+  it('finds a job enqueued over HTTP by its recipient on the Search page', async () => {
+    const to = `grace.${unique()}@example.com`;
+    const id = await enqueue('email.send', { data: { to, subject: 'Your invoice', body: 'Thanks!' } });
+    await openNav(operator, 'Search');
+    await search(operator, to);
+
+    const cells = await rowLinking(operator, 'table.search-results', id).locator('td').allTextContents();
+    expect(cells.slice(0, 3)).toEqual([id, 'email.send', 'email']);
+    expect(['waiting', 'active', 'completed']).toContain(cells[3]);
+    expect(cells[4]).toBe('to');
+    await fixture.screenshot(operator, 'search');
+  });
+
+  it('redrives a dead-letter record with an edited payload by clicking, and the job then completes', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const jobId = `refund-hook-${unique()}`;
+      await deadLetteredWebhook(jobId, 'inv_redrive');
+
+      await openNav(operator, 'Dead letters');
+      const listed = rowLinking(operator, 'table.dead-letters', jobId);
+      expect(await listed.locator('td').allTextContents()).toEqual(expect.arrayContaining(['webhook', 'webhook.deliver', 'permanent']));
+      await fixture.screenshot(operator, 'dead-letters');
+
+      await listed.getByRole('link', { name: jobId, exact: true }).click();
+      await operator.waitForURL(`**/dead-letters/webhook/${jobId}`);
+      expect(await operator.locator('h1').textContent()).toBe(`Dead letter ${jobId}`);
+      expect(await operator.locator('.dl-payload').textContent()).toContain('http://localhost:9/hook');
+      await expectText(operator.locator('main'), 'Never redriven.');
+      await fixture.screenshot(operator, 'dead-letter', { fullPage: true });
+
+      // The refused URL would fail again: point the payload at the receiver, then redrive.
+      await operator.locator('textarea[name="edit"]').fill(JSON.stringify({ url: receiver.url, event: 'invoice.paid', payload: { invoiceId: 'inv_redrive' } }));
+      await Promise.all([operator.waitForURL('**/dead-letters/redrive'), operator.getByRole('button', { name: 'Redrive', exact: true }).click()]);
+      expect(await operator.locator('.dl-result').textContent()).toBe('Redriven: 1 of 1 matched; skipped 0; failed 0.');
+      await fixture.screenshot(operator, 'redrive-done');
+
+      await operator.getByRole('link', { name: 'Back to the dead letters' }).click();
+      expect(await operator.getByRole('link', { name: jobId, exact: true }).count()).toBe(0);
+
+      // The redriven job runs under the record's id: find it and watch it complete.
+      await openNav(operator, 'Search');
+      await search(operator, jobId);
+      const state = rowLinking(operator, 'table.search-results', jobId).locator('.state');
+      await waitFor(
+        async () => {
+          if ((await state.textContent()) === 'completed') return true;
+          await operator.reload();
+          return false;
+        },
+        { what: `the redriven job ${jobId} to show as completed`, intervalMs: 200 },
+      );
+      expect(receiver.bodies.map((body) => JSON.parse(body))).toEqual([expect.objectContaining({ event: 'invoice.paid', payload: { invoiceId: 'inv_redrive' } })]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('shows a viewer no redrive controls and answers 403 when the viewer posts a redrive anyway', async () => {
+    const jobId = `viewer-hook-${unique()}`;
+    await deadLetteredWebhook(jobId, 'inv_viewer');
+    const viewer = await fixture.signedIn(fixture.users.viewer);
+    expect(await viewer.locator('header.top .who').textContent()).toBe(`${fixture.users.viewer.name} (viewer)`);
+
+    await openNav(viewer, 'Dead letters');
+    expect(await viewer.getByRole('button', { name: /redrive/i }).count()).toBe(0);
+    await viewer.getByRole('link', { name: jobId, exact: true }).click();
+    await viewer.waitForURL(`**/dead-letters/webhook/${jobId}`);
+    expect(await viewer.locator('h1').textContent()).toBe(`Dead letter ${jobId}`);
+    expect(await viewer.getByRole('button', { name: /redrive/i }).count()).toBe(0);
+    expect(await viewer.locator('textarea[name="edit"]').count()).toBe(0);
+    await fixture.screenshot(viewer, 'dead-letter-viewer', { fullPage: true });
+
+    // What a hand-made request from the viewer's own page gets, with its session and CSRF token.
+    const token = await viewer.locator('meta[name="csrf-token"]').getAttribute('content');
+    expect(token).toBeTruthy();
+    const answers = await viewer.evaluate(async ({ id, token }) => {
+      const api = await fetch('/api/dead-letters/redrive', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': token },
+        body: JSON.stringify({ queue: 'webhook', ids: [id] }),
+      });
+      const form = await fetch('/dead-letters/redrive', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ _csrf: token, sel: `webhook/${id}`, step: 'run' }),
+      });
+      return { api: { status: api.status, body: await api.json() }, form: { status: form.status, body: await form.json() } };
+    }, { id: jobId, token: token! });
+    expect(answers.api).toEqual({ status: 403, body: { error: expect.objectContaining({ code: 'forbidden' }) } });
+    expect(answers.form).toEqual({ status: 403, body: { error: expect.objectContaining({ code: 'forbidden' }) } });
+
+    await viewer.reload();
+    await expectText(viewer.locator('main'), 'Never redriven.');
+  });
+
+  it('lists the live worker and the alert rules, the webhook dead letters firing', async () => {
+    await openNav(operator, 'Workers');
+    const workers = operator.locator('table.workers tbody tr');
+    expect(await workers.count()).toBe(1);
+    expect(await workers.locator('.worker-queues code').allTextContents()).toEqual(expect.arrayContaining(['email', 'webhook', 'report']));
+    await fixture.screenshot(operator, 'workers');
+
+    await openNav(operator, 'Alerts');
+    const firing = operator.locator('table.alerts tr[data-rule="webhook dead letters"][data-queue="webhook"]');
+    await waitFor(
+      async () => {
+        if ((await firing.getAttribute('data-state')) === 'firing') return true;
+        await operator.reload();
+        return false;
+      },
+      { what: 'the "webhook dead letters" alert to fire', intervalMs: 250 },
+    );
+    expect(await operator.locator('table.alerts tr[data-rule="email backlog"][data-queue="email"]').getAttribute('data-state')).toBe('ok');
+    await fixture.screenshot(operator, 'alerts');
+  });
+});
