@@ -12,9 +12,9 @@ describe('dashboard config', () => {
       PORT: 3001,
       REDIS_COMMAND_TIMEOUT_MS: 1_000,
       DASHBOARD_REFRESH_MS: 5_000,
-      REDIS_URL: 'redis://127.0.0.1:6379',
       CONVEYOR_PREFIX: 'conveyor',
       HOST: '127.0.0.1',
+      redisTopology: { kind: 'standalone', host: '127.0.0.1', port: 6379 },
     });
   });
 

@@ -1,5 +1,5 @@
 /** The dashboard's configuration: the shared variables plus its own, read once at start-up. */
-import { baseEnvShape, envInt, envParsed, loadConfig } from '@conveyor/shared';
+import { baseEnvShape, checkRedisTopology, envInt, envParsed, loadConfig, redisTopologyOf, type RedisTopology } from '@conveyor/shared';
 import { z } from 'zod';
 import { DashboardUsersError, parseDashboardUsers } from './access/users.ts';
 import { AlertRulesError, loadAlertRulesFile } from './alerts/alert-rules.ts';
@@ -32,13 +32,17 @@ export const dashboardEnvSchema = z.object({
   DASHBOARD_ALERT_INTERVAL_MS: envInt(15_000, { min: 1_000, max: 3_600_000 }),
   /** The dashboard's public base URL, linked from alert webhook messages. Default none. */
   DASHBOARD_PUBLIC_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })]).default(''),
-});
+}).superRefine(checkRedisTopology);
 
-export type DashboardConfig = z.output<typeof dashboardEnvSchema>;
+export type DashboardConfig = z.output<typeof dashboardEnvSchema> & {
+  /** Where Redis is: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, with AUTH and TLS. */
+  redisTopology: RedisTopology;
+};
 
 /** Parses the environment; throws a ConfigError naming every bad variable. */
 export function loadDashboardConfig(
   env: Record<string, string | undefined> = process.env,
 ): DashboardConfig {
-  return loadConfig(dashboardEnvSchema, env);
+  const parsed = loadConfig(dashboardEnvSchema, env);
+  return { ...parsed, redisTopology: redisTopologyOf(parsed) };
 }

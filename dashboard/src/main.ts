@@ -6,7 +6,7 @@
  * the connection, in that order.
  * Without DASHBOARD_USERS it binds loopback only and warns (listen-host.ts).
  */
-import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, openCatalogQueues } from '@conveyor/shared';
+import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, describeRedisTopology, openCatalogQueues } from '@conveyor/shared';
 import { createAlertEvaluator } from './alerts/alert-evaluator.ts';
 import { createApp } from './app.ts';
 import { loadDashboardConfig } from './config.ts';
@@ -23,9 +23,10 @@ const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
 
 async function main(): Promise<void> {
   const redis = createRedis(
-    { url: config.REDIS_URL, mode: 'fail-fast', connectionName: 'conveyor:dashboard' },
+    { topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:dashboard' },
     logger,
   );
+  logger.info({ redis: describeRedisTopology(config.redisTopology) }, 'Redis topology');
   closer.add('redis', () => closeRedis(redis, config.REDIS_COMMAND_TIMEOUT_MS));
   // The Redis settings gate, when Redis is first ready: a Redis that may evict jobs makes the
   // dashboard say why on stderr and exit 2, unless REDIS_ALLOW_EVICTION=true.

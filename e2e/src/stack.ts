@@ -21,10 +21,11 @@ export interface Stack {
   stop(): Promise<Record<string, number | null>>;
 }
 
-export async function startStack(env: Record<string, string>): Promise<Stack> {
+/** `env` goes to every app; `perApp` adds to one app's (its own Redis user, say). */
+export async function startStack(env: Record<string, string>, perApp: Partial<Record<'producer' | 'worker' | 'dashboard', Record<string, string>>> = {}): Promise<Stack> {
   const [producerPort, dashboardPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const app = (name: string, port: number) =>
-    startApp(join(repoRoot, name, 'src', 'main.ts'), { PAYLOAD_ENCRYPTION_KEYS: E2E_PAYLOAD_KEYS, ...env, PORT: String(port) }, join(repoRoot, name));
+  const app = (name: 'producer' | 'worker' | 'dashboard', port: number) =>
+    startApp(join(repoRoot, name, 'src', 'main.ts'), { PAYLOAD_ENCRYPTION_KEYS: E2E_PAYLOAD_KEYS, ...env, ...perApp[name], PORT: String(port) }, join(repoRoot, name));
   const apps = {
     producer: app('producer', producerPort),
     worker: app('worker', workerPort),

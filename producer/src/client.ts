@@ -64,6 +64,12 @@ export interface ProducerOptions {
    * (EncryptionKeyMissingError), never stored in plain text.
    */
   payloadKeys?: readonly PayloadKey[];
+  /**
+   * Durable enqueue (PRODUCER_DURABLE_ENQUEUE): an enqueue resolves only once `replicas`
+   * replicas have its jobs (Redis WAIT, at most `timeoutMs` ms); otherwise it throws
+   * NotReplicatedError. Default: off (acknowledged once the master has the jobs).
+   */
+  durable?: { replicas: number; timeoutMs: number };
 }
 
 const producerDefaults = { commandTimeoutMs: 500, idempotencyTtlSec: 86_400 };
@@ -130,6 +136,13 @@ export function createProducer(options: ProducerOptions): Producer {
   const storedData = (kind: AnyJobKind, data: unknown) => sealer.seal(kind, data);
   const displayData = (kind: AnyJobKind, data: unknown) => maskSensitive(kind, data);
   const lookup = { queues, deadLetters, call, displayData };
+  const durable = options.durable && {
+    ...options.durable,
+    wait: () =>
+      callRedis(redis, settings.commandTimeoutMs + options.durable!.timeoutMs, 'replica acknowledgement', () =>
+        redis.wait(options.durable!.replicas, options.durable!.timeoutMs),
+      ),
+  };
   const enqueue = (requests: readonly EnqueueRequest[]) =>
     enqueueJobs(
       {
@@ -140,6 +153,7 @@ export function createProducer(options: ProducerOptions): Producer {
         call,
         storedData: (request) => storedData(request.kind, request.data),
         onIndexError: (error) => logger.warn({ err: error }, 'could not index enqueued jobs for search; they are enqueued, and found by id'),
+        ...(durable ? { durable } : {}),
       },
       requests,
     );

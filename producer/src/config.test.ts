@@ -1,4 +1,4 @@
-import { baseEnvSchema, ConfigError, loadConfig } from '@conveyor/shared';
+import { baseEnvSchema, ConfigError, loadConfig, redisTopologyOf } from '@conveyor/shared';
 import { describe, expect, it } from 'vitest';
 import { TEST_PAYLOAD_KEYS } from '@conveyor/shared/testing';
 import { loadProducerConfig } from './config.ts';
@@ -19,7 +19,19 @@ describe('loadProducerConfig', () => {
       PRODUCER_API_KEYS: [],
       PRODUCER_RATE_LIMIT_PER_SEC: 0,
       PRODUCER_RATE_LIMIT_BURST: 1,
+      PRODUCER_DURABLE_ENQUEUE: false,
+      PRODUCER_DURABLE_REPLICAS: 1,
+      PRODUCER_DURABLE_TIMEOUT_MS: 200,
+      durable: undefined,
+      redisTopology: redisTopologyOf(loadConfig(baseEnvSchema, keys)),
     });
+  });
+
+  it('reads durable enqueue and the Redis topology', () => {
+    const config = loadProducerConfig({ ...keys, PRODUCER_DURABLE_ENQUEUE: 'true', PRODUCER_DURABLE_REPLICAS: '2', PRODUCER_DURABLE_TIMEOUT_MS: '50', REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'm' });
+    expect(config.durable).toEqual({ replicas: 2, timeoutMs: 50 });
+    expect(config.redisTopology).toMatchObject({ kind: 'sentinel', name: 'm' });
+    expect(() => loadProducerConfig({ ...keys, PRODUCER_DURABLE_REPLICAS: '0', REDIS_SENTINELS: 'a:1' })).toThrow(/PRODUCER_DURABLE_REPLICAS[\s\S]*REDIS_SENTINEL_NAME|REDIS_SENTINEL_NAME[\s\S]*PRODUCER_DURABLE_REPLICAS/);
   });
 
   it('reads every variable from the environment', () => {

@@ -1,5 +1,5 @@
 /** The producer's configuration: the shared variables plus its own, parsed once from the environment. */
-import { baseEnvShape, ConfigError, envInt, envParsed, jobKinds, loadConfig, type AnyJobKind, type BaseConfig } from '@conveyor/shared';
+import { baseEnvShape, checkRedisTopology, ConfigError, envBool, envInt, envParsed, jobKinds, loadConfig, redisTopologyOf, type AnyJobKind, type BaseConfig, type RedisTopology } from '@conveyor/shared';
 import { z } from 'zod';
 import { ApiKeysFormatError, parseApiKeys, type ApiKey } from './auth/api-keys.ts';
 
@@ -33,7 +33,13 @@ export const producerEnvSchema = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1).max(10_000_000))
     .optional(),
-});
+  /** Acknowledge an enqueue only once PRODUCER_DURABLE_REPLICAS replicas have it (Redis WAIT); else 503 not_replicated. Default false. */
+  PRODUCER_DURABLE_ENQUEUE: envBool(false),
+  /** Replicas that must acknowledge a durable enqueue. Default 1. */
+  PRODUCER_DURABLE_REPLICAS: envInt(1, { min: 1, max: 16 }),
+  /** How long a durable enqueue waits for the replicas, in ms. Default 200. */
+  PRODUCER_DURABLE_TIMEOUT_MS: envInt(200, { min: 1, max: 60_000 }),
+}).superRefine(checkRedisTopology);
 
 /** `PRODUCER_API_KEYS`, parsed; a bad entry is named by position and id, never by its secret. */
 function apiKeys() {
@@ -58,6 +64,10 @@ export interface ProducerConfig extends BaseConfig {
   PRODUCER_RATE_LIMIT_PER_SEC: number;
   /** Rate-limit bucket size, in requests. Default max(1, ceil(PRODUCER_RATE_LIMIT_PER_SEC)). */
   PRODUCER_RATE_LIMIT_BURST: number;
+  /** Durable enqueue (Redis WAIT): undefined when off (PRODUCER_DURABLE_ENQUEUE=false). */
+  durable: { replicas: number; timeoutMs: number } | undefined;
+  /** Where Redis is: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, with AUTH and TLS. */
+  redisTopology: RedisTopology;
 }
 
 /** Parses the producer's environment; throws one ConfigError naming every bad variable. */
@@ -79,5 +89,7 @@ export function loadProducerConfig(env: Record<string, string | undefined>): Pro
   return {
     ...config,
     PRODUCER_RATE_LIMIT_BURST: config.PRODUCER_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(config.PRODUCER_RATE_LIMIT_PER_SEC)),
+    durable: config.PRODUCER_DURABLE_ENQUEUE ? { replicas: config.PRODUCER_DURABLE_REPLICAS, timeoutMs: config.PRODUCER_DURABLE_TIMEOUT_MS } : undefined,
+    redisTopology: redisTopologyOf(config),
   };
 }

@@ -18,6 +18,12 @@
  *    jobs under their kinds' search keys (shared/src/search). The index is best effort: the jobs
  *    are in Redis already, so a failed index write is reported to `onIndexError`, not to the
  *    caller, and that job is then found by id only.
+ * 5. Durable mode only (PRODUCER_DURABLE_ENQUEUE): WAIT until the required replicas have every
+ *    write this connection made so far, or the timeout. Fewer acknowledgements throw
+ *    NotReplicatedError (HTTP 503 not_replicated) instead of claiming the jobs would survive a
+ *    failover; they are on the master, and a retry with the same ids finds them and waits again.
+ *    Without it, an acknowledged job lives on the master alone until asynchronous replication
+ *    copies it (usually within a millisecond), and a master that dies in between takes it along.
  * A failure in step 3 leaves earlier chunks enqueued: callers retry with ids or keys to stay
  * exactly-once (the HTTP API tells them so).
  */
@@ -27,7 +33,7 @@ import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EnqueueRequest } from './enqueue-request.ts';
 import { idempotentJobId, requestHash } from './idempotency.ts';
-import { IdempotencyConflictError, RedisUnavailableError } from './producer-errors.ts';
+import { IdempotencyConflictError, NotReplicatedError, RedisUnavailableError } from './producer-errors.ts';
 
 /** Jobs per `addBulk` round trip: long enough to amortise the trip, short enough not to block Redis (~15 ms). */
 export const BULK_CHUNK_SIZE = 250;
@@ -54,6 +60,19 @@ export interface EnqueueJobsDeps {
   storedData?: (request: EnqueueRequest) => unknown;
   /** Told when the search index could not be written (the jobs were enqueued). Default: ignored. */
   onIndexError?: (error: Error) => void;
+  /**
+   * Durable enqueue: `replicas` must acknowledge the writes within `timeoutMs`; `wait` runs
+   * `WAIT replicas timeoutMs` on the connection the jobs were written on, under a deadline
+   * longer than `timeoutMs`, and resolves with the replicas that acknowledged. Default: off.
+   */
+  durable?: DurableEnqueue;
+}
+
+/** See `EnqueueJobsDeps.durable`. */
+export interface DurableEnqueue {
+  replicas: number;
+  timeoutMs: number;
+  wait: () => Promise<number>;
 }
 
 interface Planned {
@@ -105,7 +124,20 @@ async function enqueuePlanned(deps: EnqueueJobsDeps, requests: readonly EnqueueR
   const indexed = toAdd.filter((job) => job.searchKeys.length > 0 && results[job.index]!.created);
   const [lost] = await Promise.all([claimMarkers(deps, claimed), indexJobs(deps, indexed, results)]);
   for (const index of lost) results[index] = { ...results[index]!, created: false };
+  if (deps.durable) await waitForReplicas(deps.durable, results as EnqueueResult[]);
   return results as EnqueueResult[];
+}
+
+/**
+ * Step 5: WAIT for the replicas. Repeats wait too (their first enqueue may have been answered
+ * not_replicated). WAIT covers every earlier write of this connection, so concurrent requests'
+ * WAITs return together; its own deadline is the WAIT timeout plus a margin for the round trip.
+ */
+async function waitForReplicas(durable: DurableEnqueue, results: readonly EnqueueResult[]): Promise<void> {
+  const acknowledged = await durable.wait();
+  if (acknowledged < durable.replicas) {
+    throw new NotReplicatedError(acknowledged, durable.replicas, durable.timeoutMs, results.map((result) => result.id));
+  }
 }
 
 function plan(deps: EnqueueJobsDeps, request: EnqueueRequest, index: number): Planned {

@@ -11,6 +11,7 @@ import {
   JobNotCancellableError,
   JobNotFoundError,
   JobValidationError,
+  NotReplicatedError,
   RedisUnavailableError,
   ScheduleNotFoundError,
   TooManyItemsError,
@@ -122,6 +123,18 @@ export function toHttpError(error: unknown): HttpErrorAnswer | undefined {
   if (error instanceof RedisUnavailableError) {
     return {
       ...answer(503, 'redis_unavailable', 'the job store is unavailable; retry shortly', { retryAfterSec: RETRY_AFTER_SEC }),
+      headers: { 'Retry-After': String(RETRY_AFTER_SEC) },
+    };
+  }
+  if (error instanceof NotReplicatedError) {
+    return {
+      ...answer(503, 'not_replicated', error.message, {
+        retryAfterSec: RETRY_AFTER_SEC,
+        acknowledged: error.acknowledged,
+        required: error.required,
+        timeoutMs: error.timeoutMs,
+        ids: error.jobIds,
+      }),
       headers: { 'Retry-After': String(RETRY_AFTER_SEC) },
     };
   }

@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, DEV_PAYLOAD_KEY_ID } from '@conveyor/shared';
+import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, describeRedisTopology, DEV_PAYLOAD_KEY_ID } from '@conveyor/shared';
 import { createApp } from './app.ts';
 import { createProducer } from './client.ts';
 import { createHttpServer } from './http-server.ts';
@@ -27,7 +27,8 @@ const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
 
 async function main(): Promise<void> {
   // Auto-pipelining: concurrent requests' commands share one write to Redis (see the benchmark).
-  const redis = createRedis({ url: config.REDIS_URL, mode: 'fail-fast', connectionName: 'conveyor:producer', autoPipelining: true }, logger);
+  logger.info({ redis: describeRedisTopology(config.redisTopology), durableEnqueue: config.durable ?? false }, 'Redis topology');
+  const redis = createRedis({ topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:producer', autoPipelining: true }, logger);
   closer.add('redis', () => closeRedis(redis, REDIS_QUIT_TIMEOUT_MS));
   // The Redis settings gate, when Redis is first ready: refuse one that may evict jobs.
   void checkRedisSettingsWhenReady(redis, logger, { allowEviction: config.REDIS_ALLOW_EVICTION, onRefused: refuseToStart });
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     idempotencyTtlSec: config.IDEMPOTENCY_TTL_SEC,
     payloadKeys: config.PAYLOAD_ENCRYPTION_KEYS,
+    ...(config.durable ? { durable: config.durable } : {}),
   });
   closer.add('producer', () => producer.close());
   if (config.PAYLOAD_ENCRYPTION_KEYS[0]?.id === DEV_PAYLOAD_KEY_ID) {

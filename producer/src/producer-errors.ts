@@ -50,6 +50,26 @@ export class RedisUnavailableError extends Error {
   }
 }
 
+/**
+ * Durable enqueue: the jobs are on the Redis master, but fewer replicas than required
+ * acknowledged them within the timeout, so a failover now could lose them. Retrying with the
+ * same job ids or idempotency keys is safe: it finds the jobs and waits for the replicas again.
+ */
+export class NotReplicatedError extends Error {
+  override readonly name = 'NotReplicatedError';
+  constructor(
+    readonly acknowledged: number,
+    readonly required: number,
+    readonly timeoutMs: number,
+    readonly jobIds: readonly string[],
+  ) {
+    super(
+      `the job store took the job${jobIds.length === 1 ? '' : 's'} but ${acknowledged} of the ${required} required replica(s) ` +
+        `acknowledged within ${timeoutMs} ms, so it is not durable yet; retry with the same job id or idempotency key`,
+    );
+  }
+}
+
 /** No job with this id (for this name). The client returns undefined; the HTTP route throws this. */
 export class JobNotFoundError extends Error {
   override readonly name = 'JobNotFoundError';

@@ -7,7 +7,7 @@ const schema = z.object({ ...baseEnvShape, PORT: envInt(3000, { max: 65535 }), H
 describe('loadConfig', () => {
   it('applies the local-development defaults', () => {
     expect(loadConfig(schema, {})).toEqual({
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_TLS: false,
       CONVEYOR_PREFIX: 'conveyor',
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',

@@ -5,11 +5,16 @@
  * `loadConfig(schema, process.env)`. A bad environment fails start-up with ONE error that
  * names every bad variable and what was expected, never a crash deep inside the app.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parsePayloadKeys, PayloadKeysError } from './payload-crypto/payload-keys.ts';
+import { parseRedisEndpoints, redisTopologyFromEnv, type RedisTopology, type RedisTopologyEnv } from './redis-topology.ts';
 
 /** Variables whose values are secrets: a ConfigError names them but never echoes their value. */
-const SECRET_VARIABLES = new Set(['PAYLOAD_ENCRYPTION_KEYS', 'WEBHOOK_SIGNING_SECRET', 'PRODUCER_API_KEYS', 'DASHBOARD_USERS', 'DASHBOARD_SESSION_SECRET']);
+const SECRET_VARIABLES = new Set([
+  'PAYLOAD_ENCRYPTION_KEYS', 'WEBHOOK_SIGNING_SECRET', 'PRODUCER_API_KEYS', 'DASHBOARD_USERS', 'DASHBOARD_SESSION_SECRET',
+  'REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD',
+]);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -76,14 +81,42 @@ export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 's
 
 /** Variables every app reads. */
 export const baseEnvShape = {
-  /** Where Redis is; rediss:// for TLS. Default redis://127.0.0.1:6379. */
+  // Redis topology, credentials and TLS: see redis-topology.ts and the README's "Redis topologies".
+  /**
+   * One Redis server: redis:// or rediss:// (TLS) URL, with optional user, password and
+   * database. Default redis://127.0.0.1:6379 when neither REDIS_SENTINELS nor REDIS_CLUSTER_NODES is set.
+   */
   REDIS_URL: z
     .string()
     .trim()
-    .default('redis://127.0.0.1:6379')
-    .refine((s) => /^rediss?:\/\/[^\s]+$/.test(s) && URL.canParse(s), {
+    .refine((s) => /^rediss?:\/\/[^\s]+$/.test(s) && URL.canParse(s) && /^\/?(\d+)?$/.test(new URL(s).pathname), {
       message: 'expected a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
-    }),
+    })
+    .optional(),
+  /** Sentinels, `host:port,host:port` (port default 26379): Redis with automatic failover. Default none. */
+  REDIS_SENTINELS: envEndpoints(26_379),
+  /** The master group name the Sentinels monitor; required with REDIS_SENTINELS. */
+  REDIS_SENTINEL_NAME: optionalText(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected a master group name of letters, digits, _ . : -'),
+  /** Redis Cluster seed nodes, `host:port,host:port` (port default 6379). Default none. */
+  REDIS_CLUSTER_NODES: envEndpoints(6_379),
+  /** ACL user of the data nodes (AUTH user password); with REDIS_PASSWORD. A REDIS_URL may carry its own instead. Default none. */
+  REDIS_USERNAME: optionalText(/^[^\s]{1,256}$/, 'expected a user name without spaces'),
+  /** Password of REDIS_USERNAME, or `requirepass` without a user. Default none. */
+  REDIS_PASSWORD: optionalText(/^.{1,4096}$/s, 'expected 1-4096 characters'),
+  /** ACL user of the Sentinels, when they require one. Default none. */
+  REDIS_SENTINEL_USERNAME: optionalText(/^[^\s]{1,256}$/, 'expected a user name without spaces'),
+  /** Password of the Sentinels (`requirepass` / REDIS_SENTINEL_USERNAME's). Default none. */
+  REDIS_SENTINEL_PASSWORD: optionalText(/^.{1,4096}$/s, 'expected 1-4096 characters'),
+  /** Connect to every node (Sentinels included) over TLS. Default false (true when REDIS_URL is rediss://). */
+  REDIS_TLS: envBool(false),
+  /** PEM file of the CA that signed Redis' certificate. Default: Node's trusted roots. */
+  REDIS_TLS_CA_FILE: envFile(),
+  /** PEM client certificate, for `tls-auth-clients yes`; with REDIS_TLS_KEY_FILE. Default none. */
+  REDIS_TLS_CERT_FILE: envFile(),
+  /** PEM private key of REDIS_TLS_CERT_FILE. Default none. */
+  REDIS_TLS_KEY_FILE: envFile(),
+  /** Name Redis' certificate must carry, when it differs from the host connected to. Default: that host. */
+  REDIS_TLS_SERVERNAME: optionalText(/^[A-Za-z0-9.*-]{1,253}$/, 'expected a DNS name'),
   /** The key prefix every Conveyor and BullMQ key lives under. Default `conveyor`. */
   CONVEYOR_PREFIX: z
     .string()
@@ -137,5 +170,65 @@ function payloadEncryptionKeys() {
   return envParsed(parsePayloadKeys, PayloadKeysError);
 }
 
-export const baseEnvSchema = z.object(baseEnvShape);
+/** A `host:port,host:port` list variable; unset or blank means none. */
+function envEndpoints(defaultPort: number) {
+  return z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return undefined;
+      try {
+        return parseRedisEndpoints(text, defaultPort);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+}
+
+/** An optional text variable matching `pattern`; blank means unset. */
+function optionalText(pattern: RegExp, message: string) {
+  return z
+    .string()
+    .optional()
+    .transform((text) => (text === undefined || text.trim() === '' ? undefined : text.trim()))
+    .refine((text) => text === undefined || pattern.test(text), { message });
+}
+
+/** A file path variable, read at start-up: `{ path, text }`; a file that cannot be read is a config problem. */
+function envFile() {
+  return z
+    .string()
+    .optional()
+    .transform((path, ctx) => {
+      if (path === undefined || path.trim() === '') return undefined;
+      try {
+        return { path: path.trim(), text: readFileSync(path.trim(), 'utf8') };
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+        return z.NEVER;
+      }
+    });
+}
+
+/**
+ * The rules between the Redis variables (one topology, REDIS_SENTINEL_NAME with REDIS_SENTINELS,
+ * TLS files only with TLS…), as a zod check: every app's schema ends with
+ * `.superRefine(checkRedisTopology)` so that its ConfigError lists these problems beside the others.
+ */
+export function checkRedisTopology(values: RedisTopologyEnv, ctx: z.RefinementCtx): void {
+  const { problems } = redisTopologyFromEnv(values);
+  for (const problem of problems ?? []) {
+    if (!problem.fieldLevel) ctx.addIssue({ code: 'custom', path: [problem.variable], message: problem.message });
+  }
+}
+
+/** The Redis topology of a parsed config; throws a ConfigError when the Redis variables conflict. */
+export function redisTopologyOf(config: RedisTopologyEnv): RedisTopology {
+  const result = redisTopologyFromEnv(config);
+  if (result.problems) throw new ConfigError(result.problems.map(({ variable, message }) => ({ variable, message })));
+  return result.topology;
+}
+
+export const baseEnvSchema = z.object(baseEnvShape).superRefine(checkRedisTopology);
 export type BaseConfig = z.output<typeof baseEnvSchema>;

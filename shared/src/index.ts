@@ -8,6 +8,7 @@ export * from './latency-totals.ts';
 export * from './logger.ts';
 export * from './process-metrics.ts';
 export * from './redis.ts';
+export * from './redis-topology.ts';
 export * from './redis-server.ts';
 export * from './webhook-signature.ts';
 export * from './queues.ts';

@@ -15,11 +15,19 @@ export interface RedisServerOptions {
   binary?: string;
   /** Extra `--name value` arguments. */
   extraArgs?: string[];
+  /** A config file to read first (Sentinel needs one it can rewrite). Default none. */
+  configFile?: string;
+  /** Run as a Sentinel (`--sentinel`); `configFile` must then monitor a master. Default false. */
+  sentinel?: boolean;
+  /** Listen for TLS on this port too (`--tls-port`; 0 picks a free one), with `extraArgs` naming the certificate. Default none. */
+  tlsPort?: number;
 }
 
 export interface RedisServerHandle {
   url: string;
   port: number;
+  /** The TLS port, when started with `tlsPort`. */
+  tlsPort?: number;
   process: ChildProcess;
   /** Stops the server with SIGTERM (SIGKILL after 5 s) and waits for it to exit. */
   stop(): Promise<void>;
@@ -57,8 +65,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let lastError: Error | undefined;
   for (let i = 0; i < tries; i++) {
     const port = options.port ?? (await freePort());
+    const tlsPort = options.tlsPort === 0 ? await freePort() : options.tlsPort;
     try {
-      return await spawnOnce(port, options);
+      return await spawnOnce(port, { ...options, ...(tlsPort !== undefined ? { tlsPort } : {}) });
     } catch (error) {
       if (error instanceof RedisServerMissingError) throw error;
       lastError = error as Error;
@@ -74,7 +83,10 @@ function spawnOnce(port: number, options: RedisServerOptions): Promise<RedisServ
     : ['--save', '', '--appendonly', 'no'];
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const args = [
+    ...(options.configFile ? [options.configFile] : []),
+    ...(options.sentinel ? ['--sentinel'] : []),
     '--port', String(port),
+    ...(options.tlsPort ? ['--tls-port', String(options.tlsPort)] : []),
     '--bind', '127.0.0.1',
     '--protected-mode', 'yes',
     '--maxmemory-policy', 'noeviction',
@@ -89,13 +101,14 @@ function spawnOnce(port: number, options: RedisServerOptions): Promise<RedisServ
     const timer = setTimeout(() => fail(new Error(`redis-server did not become ready in 10 s:\n${output}`)), 10_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
+      // A Sentinel is ready once it monitors its master.
+      if (output.includes(options.sentinel ? '+monitor master' : 'Ready to accept connections')) {
         clearTimeout(timer);
         child.stdout.off('data', onData);
         // Keep draining so a chatty server never blocks on a full pipe.
         child.stdout.resume();
         child.stderr.resume();
-        resolve(handle(child, port));
+        resolve(handle(child, port, options.tlsPort));
       }
     };
     const fail = (error: Error) => {
@@ -112,7 +125,7 @@ function spawnOnce(port: number, options: RedisServerOptions): Promise<RedisServ
   });
 }
 
-function handle(child: ChildProcess, port: number): RedisServerHandle {
+function handle(child: ChildProcess, port: number, tlsPort: number | undefined): RedisServerHandle {
   child.removeAllListeners('exit');
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -121,6 +134,7 @@ function handle(child: ChildProcess, port: number): RedisServerHandle {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
     process: child,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -8,16 +8,23 @@
  * - `wait-out` for workers: `maxRetriesPerRequest: null` and an offline queue, so a worker
  *   rides out an outage and resumes by itself when Redis returns.
  * Both reconnect forever with a capped delay; neither process exits because Redis went away.
+ *
+ * Where they connect follows the configured topology (redis-topology.ts). With Sentinel, every
+ * (re)connect asks a Sentinel for the current master and checks its ROLE, so when the master
+ * dies the next reconnect lands on the promoted replica; a client still attached to a demoted
+ * master is moved by its first READONLY reply. (ioredis' failover detector is off: a
+ * +switch-master that arrives while a client is reconnecting ends that client for good.)
+ * Redis Cluster needs an ioredis `Cluster` (`createRedisCluster`), not a `Redis`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { withDeadline } from './deadline.ts';
 import type { Logger } from './logger.ts';
+import { describeRedisTopology, standaloneTopology, type RedisTls, type RedisTopology } from './redis-topology.ts';
 
 export type RedisMode = 'fail-fast' | 'wait-out';
 
-export interface RedisConnectionSettings {
-  /** redis:// or rediss:// URL, with optional user, password and database number. */
-  url: string;
+interface RedisConnectionCommon {
   mode: RedisMode;
   /** Shown in CLIENT LIST, e.g. `conveyor:worker`. */
   connectionName?: string;
@@ -32,25 +39,25 @@ export interface RedisConnectionSettings {
   autoPipelining?: boolean;
 }
 
+/** Where to connect (the config's `redisTopology`, or a URL for one server) and how. */
+export type RedisConnectionSettings = RedisConnectionCommon &
+  ({ topology: RedisTopology; url?: never } | { /** redis:// or rediss:// URL of one server. */ url: string; topology?: never });
+
+/** The settings' topology (a `url` is a standalone one). */
+export function topologyOf(settings: RedisConnectionSettings): RedisTopology {
+  return settings.topology ?? standaloneTopology(settings.url!);
+}
+
 /** Parses a redis:// or rediss:// URL into ioredis options. */
 export function redisOptionsFromUrl(url: string): RedisOptions {
-  const parsed = new URL(url);
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new Error(`unsupported Redis URL scheme "${parsed.protocol}" (use redis:// or rediss://)`);
-  }
-  const db = parsed.pathname.replace(/^\//, '');
-  const options: RedisOptions = {
-    host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 6379,
+  const topology = standaloneTopology(url);
+  return {
+    host: topology.host,
+    port: topology.port,
+    ...topology.auth,
+    ...(topology.db !== undefined ? { db: topology.db } : {}),
+    ...(topology.tls ? { tls: tlsOptions(topology.tls) } : {}),
   };
-  if (parsed.username) options.username = decodeURIComponent(parsed.username);
-  if (parsed.password) options.password = decodeURIComponent(parsed.password);
-  if (db) {
-    if (!/^\d+$/.test(db)) throw new Error(`Redis URL database must be a number, got "${db}"`);
-    options.db = Number(db);
-  }
-  if (parsed.protocol === 'rediss:') options.tls = { servername: options.host };
-  return options;
 }
 
 /**
@@ -61,13 +68,53 @@ export type ConveyorRedisOptions = Omit<RedisOptions, 'retryStrategy'> & {
   retryStrategy: (attempt: number) => number;
 };
 
-/** ioredis options for the given mode; hand them to BullMQ (which then owns the connection). */
+/**
+ * ioredis options for the given mode and topology; hand them to BullMQ (which then owns the
+ * connection). A cluster topology throws: it needs `createRedisCluster`.
+ */
 export function redisConnectionOptions(settings: RedisConnectionSettings): ConveyorRedisOptions {
+  const topology = topologyOf(settings);
+  if (topology.kind === 'cluster') {
+    throw new Error('REDIS_CLUSTER_NODES: this connection does not run on Redis Cluster yet (it needs an ioredis Cluster: createRedisCluster / redisClusterOptions); use REDIS_URL or REDIS_SENTINELS');
+  }
+  return {
+    ...whereOptions(topology),
+    ...behaviourOptions(settings),
+    ...(settings.connectionName ? { connectionName: settings.connectionName } : {}),
+  };
+}
+
+/** Host, AUTH and TLS of a standalone or Sentinel topology. */
+function whereOptions(topology: Exclude<RedisTopology, { kind: 'cluster' }>): RedisOptions {
+  const tls = topology.tls ? tlsOptions(topology.tls) : undefined;
+  const common: RedisOptions = { ...topology.auth, ...(topology.db !== undefined ? { db: topology.db } : {}), ...(tls ? { tls } : {}) };
+  if (topology.kind === 'standalone') return { host: topology.host, port: topology.port, ...common };
+  return {
+    ...common,
+    sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+    name: topology.name,
+    role: 'master',
+    ...(topology.sentinelAuth.username ? { sentinelUsername: topology.sentinelAuth.username } : {}),
+    ...(topology.sentinelAuth.password ? { sentinelPassword: topology.sentinelAuth.password } : {}),
+    ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+    // Off on purpose. ioredis 6's detector (a +switch-master subscription) disconnects the
+    // connector even while a reconnect is resolving the master; the connect then fails with
+    // "Connection is closed", the client flushes its queue and ends for good (seen 1 run in 3
+    // of redis-sentinel.test.ts). A demoted master's clients move on READONLY instead.
+    failoverDetector: false,
+    // All Sentinels unreachable: keep asking, like the data connection keeps reconnecting.
+    sentinelRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2_000),
+    // A write that reached a demoted master is refused with READONLY (nothing was written):
+    // reconnect, which asks the Sentinels again, and resend it to the new master.
+    reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 2 : false),
+  };
+}
+
+/** Offline queue, retries and reconnect delay of a mode. */
+function behaviourOptions(settings: RedisConnectionCommon) {
   const failFast = settings.mode === 'fail-fast';
   const maxDelay = settings.maxReconnectDelayMs ?? (failFast ? 2_000 : 5_000);
   return {
-    ...redisOptionsFromUrl(settings.url),
-    ...(settings.connectionName ? { connectionName: settings.connectionName } : {}),
     connectTimeout: settings.connectTimeoutMs ?? 2_000,
     enableOfflineQueue: !failFast,
     maxRetriesPerRequest: failFast ? 1 : null,
@@ -76,23 +123,77 @@ export function redisConnectionOptions(settings: RedisConnectionSettings): Conve
   };
 }
 
+function tlsOptions(tls: RedisTls): TlsOptions {
+  return {
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  };
+}
+
 /**
- * Opens an ioredis client that the caller owns and must `quit()`. Every connection error
- * is logged at most once per outage instead of once per reconnect attempt.
+ * ioredis Cluster options for a cluster topology in the given mode: the same AUTH, TLS,
+ * offline queue and retries on every node connection; slot refreshes reconnect forever.
  */
-export function createRedis(settings: RedisConnectionSettings, logger: Logger): Redis {
-  const redis = new Redis({ ...redisConnectionOptions(settings), lazyConnect: false });
+export function redisClusterOptions(settings: RedisConnectionSettings): { nodes: { host: string; port: number }[]; options: ClusterOptions } {
+  const topology = topologyOf(settings);
+  if (topology.kind !== 'cluster') throw new Error(`redisClusterOptions needs a cluster topology, got ${topology.kind}`);
+  const { retryStrategy, enableOfflineQueue, enableAutoPipelining, ...nodeBehaviour } = behaviourOptions(settings);
+  const tls = topology.tls ? tlsOptions(topology.tls) : undefined;
+  return {
+    nodes: topology.nodes.map(({ host, port }) => ({ host, port })),
+    options: {
+      enableOfflineQueue,
+      ...(enableAutoPipelining ? { enableAutoPipelining } : {}),
+      clusterRetryStrategy: retryStrategy,
+      // TLS certificates name the host, not the IP CLUSTER SLOTS reports: keep the seed's name.
+      ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+      redisOptions: {
+        ...topology.auth,
+        ...nodeBehaviour,
+        ...(tls ? { tls } : {}),
+        ...(settings.connectionName ? { connectionName: settings.connectionName } : {}),
+      },
+    },
+  };
+}
+
+/** Logs a connection's first error per outage, and its return. */
+function logOutages(client: Redis | Cluster, settings: RedisConnectionSettings, logger: Logger): void {
   let down = false;
-  redis.on('error', (error: Error) => {
+  client.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    logger.warn({ err: error, redis: settings.connectionName }, 'Redis connection error; reconnecting');
+    logger.warn({ err: error, redis: settings.connectionName, topology: describeRedisTopology(topologyOf(settings)) }, 'Redis connection error; reconnecting');
   });
-  redis.on('ready', () => {
+  client.on('ready', () => {
     if (down) logger.info({ redis: settings.connectionName }, 'Redis connection restored');
     down = false;
   });
+}
+
+/**
+ * Opens an ioredis client that the caller owns and must `quit()`. Every connection error
+ * is logged at most once per outage instead of once per reconnect attempt. A cluster
+ * topology throws (use `createRedisCluster`).
+ */
+export function createRedis(settings: RedisConnectionSettings, logger: Logger): Redis {
+  const redis = new Redis({ ...redisConnectionOptions(settings), lazyConnect: false });
+  logOutages(redis, settings, logger);
   return redis;
+}
+
+/**
+ * Opens an ioredis Cluster for a cluster topology, with the mode's behaviour; the caller owns
+ * it. BullMQ accepts it as `connection` (it does not close it); every BullMQ key of one queue
+ * must share a hash slot, which a `{…}` hash tag in the prefix gives.
+ */
+export function createRedisCluster(settings: RedisConnectionSettings, logger: Logger): Cluster {
+  const { nodes, options } = redisClusterOptions(settings);
+  const cluster = new Cluster(nodes, options);
+  logOutages(cluster, settings, logger);
+  return cluster;
 }
 
 /** True when the client can take a command now (connected and ready). */

@@ -16,7 +16,7 @@ describe('loadWorkerConfig', () => {
   it('uses the local-development defaults when nothing is set', () => {
     const config = loadWorkerConfig({});
     expect(config).toMatchObject({
-      redisUrl: 'redis://127.0.0.1:6379',
+      redisTopology: { kind: 'standalone', host: '127.0.0.1', port: 6379, auth: {} },
       prefix: 'conveyor',
       host: '127.0.0.1',
       port: 3002,

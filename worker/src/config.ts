@@ -20,6 +20,9 @@
 import {
   baseEnvShape,
   catalog,
+  checkRedisTopology,
+  redisTopologyOf,
+  type RedisTopology,
   ConfigError,
   envBool,
   envInt,
@@ -160,12 +163,13 @@ export const workerEnvSchema = z.object({
   WORKER_RECORD_FIGURES: envBool(true),
   /** A queue with waiting jobs and no progress here for this long makes health answer 503, in ms. Default 60,000. */
   WORKER_STUCK_AFTER_MS: envInt(60_000, { min: 100, max: MAX_TIMEOUT_MS }),
-});
+}).superRefine(checkRedisTopology);
 
 export type WorkerEnv = z.output<typeof workerEnvSchema>;
 
 export interface WorkerConfig {
-  redisUrl: string;
+  /** Where Redis is: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, with AUTH and TLS. */
+  redisTopology: RedisTopology;
   prefix: string;
   logLevel: WorkerEnv['LOG_LEVEL'];
   /** Health server address; port 0 means any free port. */
@@ -246,7 +250,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     }
   }
   return {
-    redisUrl: parsed.REDIS_URL,
+    redisTopology: redisTopologyOf(parsed),
     prefix: parsed.CONVEYOR_PREFIX,
     logLevel: parsed.LOG_LEVEL,
     host: parsed.HOST,

@@ -17,6 +17,7 @@ import {
   kindsOfQueue,
   createQueueModelRecorder,
   createRedis,
+  describeRedisTopology,
   openCatalogQueues,
   redisConnectionOptions,
   withDeadline,
@@ -39,10 +40,11 @@ const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
 });
 
 async function main(): Promise<void> {
+  logger.info({ redis: describeRedisTopology(config.redisTopology) }, 'Redis topology');
   if (config.webhook.usesDevSecret) {
     logger.warn('WEBHOOK_SIGNING_SECRET is not set: webhooks are signed with the development secret; set one in production');
   }
-  const connection = redisConnectionOptions({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker' });
+  const connection = redisConnectionOptions({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker' });
   const handlers = createHandlers({ email: config.email, webhook: config.webhook, report: config.report });
   // Opens the sealed (sensitive) payload fields in memory, just before validation.
   const sealer = createPayloadSealer({ keys: config.payloadKeys });
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
 
   // The Redis settings gate, on a short-lived connection of our own; the workers start
   // fetching once it passed (or could not tell), never on a Redis that may evict jobs.
-  const probe = createRedis({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker:check' }, logger);
+  const probe = createRedis({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker:check' }, logger);
   closer.add('redis settings check', () => probe.disconnect());
   void checkRedisSettingsWhenReady(probe, logger, { allowEviction: config.allowEviction, onRefused: refuseToStart }).then(
     (outcome) => {
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
 
   // Wedged-worker detection: backlogs read on a fail-fast connection, so a health check
   // during an outage answers at once.
-  const healthRedis = createRedis({ url: config.redisUrl, mode: 'fail-fast', connectionName: 'conveyor:worker:health' }, logger);
+  const healthRedis = createRedis({ topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:worker:health' }, logger);
   closer.add('health redis', () => healthRedis.disconnect());
   const healthQueues = openCatalogQueues({ connection: healthRedis, prefix: config.prefix, logger, names: config.queues });
   closer.add('health queues', () => healthQueues.close());
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
 
 /** `activeJobs`: jobs in hand per queue, for the heartbeat record the dashboard's Workers page reads. */
 function startRecorder(activeJobs: () => Readonly<Record<string, number>>): QueueModelRecorder {
-  const redis = createRedis({ url: config.redisUrl, mode: 'wait-out', connectionName: 'conveyor:worker:queue-model' }, logger);
+  const redis = createRedis({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker:queue-model' }, logger);
   closer.add('queue-model redis', async () => redis.disconnect());
   let lastError = '';
   const recorder = createQueueModelRecorder({

@@ -30,6 +30,7 @@ import {
   type ChaosApp,
   type Persistence,
 } from './harness.ts';
+import { sentinelFailover } from './sentinel-failover.ts';
 
 export interface ChaosOptions {
   /** Smaller sizes and shorter outages: the version the default test run uses. */
@@ -634,6 +635,7 @@ export const chaosCases: readonly ChaosCase[] = [
   sigtermLongJobs,
   idleWorkerOutage,
   hangingHandler,
+  sentinelFailover,
 ];
 
 /** Runs one case, timing it; an exception (a broken harness, a fault that did not happen) becomes a problem. */

@@ -76,4 +76,12 @@ describe('chaos (quick)', { timeout: 150_000 }, () => {
     expect(figures['failure class']).toBe('timeout / timeout');
     expect(figures['other webhooks delivered']).toBe(10);
   });
+
+  it('9: with Sentinel, producer and worker follow a SIGKILLed master\'s promotion; durable enqueue loses nothing', async () => {
+    const { figures } = await run(9);
+    expect(figures['async: acknowledged before the kill']).toBeGreaterThan(0);
+    expect(typeof figures['async: lost']).toBe('number');
+    expect(figures['durable: acknowledged before the kill']).toBeGreaterThan(0);
+    expect(figures['durable: lost']).toBe(0);
+  });
 });

@@ -282,6 +282,8 @@ export interface RequestOutcome {
   status: number;
   /** The job id of a 2xx answer. */
   jobId?: string;
+  /** The error envelope's code of a 4xx/5xx answer (`redis_unavailable`, `not_replicated`…). */
+  code?: string;
   startedMs: number;
   latencyMs: number;
   /** No answer within the client's timeout. */
@@ -302,9 +304,10 @@ export async function postJob(producerUrl: string, name: string, data: unknown, 
       body: JSON.stringify({ data }),
       signal: AbortSignal.timeout(HUNG_AFTER_MS),
     });
-    const body = (await response.json()) as { id?: string };
+    const body = (await response.json()) as { id?: string; error?: { code?: string } };
     const outcome: RequestOutcome = { index, ...keyField(data), status: response.status, startedMs, latencyMs: performance.now() - started, hung: false };
     if (response.ok && body.id) outcome.jobId = body.id;
+    if (body.error?.code) outcome.code = body.error.code;
     return outcome;
   } catch (error) {
     const hung = (error as Error).name === 'TimeoutError';

@@ -106,6 +106,14 @@ export const errorCodes = {
     when: 'Redis is unreachable; retry after `Retry-After` seconds',
     example: { message: 'the job store is unavailable; retry shortly', details: { retryAfterSec: 1 } },
   },
+  not_replicated: {
+    status: 503,
+    when: 'durable enqueue (PRODUCER_DURABLE_ENQUEUE) only: the jobs reached the Redis master but no replica acknowledged them in time; retry with the same job ids or idempotency keys after `Retry-After` seconds',
+    example: {
+      message: 'the job store took the job but 0 of the 1 required replica(s) acknowledged within 200 ms, so it is not durable yet; retry with the same job id or idempotency key',
+      details: { retryAfterSec: 1, acknowledged: 0, required: 1, timeoutMs: 200, ids: ['idem-3f2a'] },
+    },
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof errorCodes;

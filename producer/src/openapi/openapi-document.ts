@@ -41,6 +41,8 @@ function operationObject(spec: OperationSpec, limits: DocumentLimits): Record<st
   if (spec.scope) errors.push('unauthorized', 'forbidden', 'rate_limited');
   // Everything under /v1 reads or writes Redis, except the topic list (the catalog's own).
   if (spec.path.startsWith('/v1/') && spec.tag !== 'topics') errors.push('redis_unavailable');
+  // Durable enqueue waits for a replica on every path that adds jobs.
+  if (spec.method === 'post' && (spec.tag === 'jobs' || spec.tag === 'events') && !spec.path.includes('cancel')) errors.push('not_replicated');
 
   const scopeNote = spec.scope
     ? `Needs an API key with the \`${spec.scope}\` scope${spec.scope === 'admin' ? '' : ' (or `admin`)'}.`

@@ -113,3 +113,4 @@ export function startApp(entry: string, env: Record<string, string>, cwd?: strin
     },
   };
 }
+export { startSentinelSet, type SentinelSet, type SentinelSetOptions } from './sentinel-set.ts';
