@@ -61,6 +61,8 @@ export interface AppDeps {
   overviewFeed?: OverviewFeed;
   /** Dead-letter redrives of more records than this run as a background task with progress. Default 200. */
   redriveTaskThreshold?: number;
+  /** Longest life of one overview event stream before the browser reconnects (and is let in again), in ms. Default 600,000 (10 min). */
+  streamMaxAgeMs?: number;
 }
 
 const defaults = { refreshMs: 5_000, commandTimeoutMs: 1_000, redriveTaskThreshold: REDRIVE_TASK_THRESHOLD } as const;
@@ -99,7 +101,7 @@ export function createApp(deps: AppDeps): Express {
   });
   const overviewFeed =
     deps.overviewFeed ?? createOverviewFeed({ queues, redis, prefix, historyTtlSec, refreshMs, commandTimeoutMs, logger, ...(deps.alerts ? { alerts: deps.alerts } : {}) });
-  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure, redriveTaskThreshold, overviewFeed, ...(deps.alerts ? { alerts: deps.alerts } : {}) };
+  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure, redriveTaskThreshold, overviewFeed, ...(deps.alerts ? { alerts: deps.alerts } : {}), ...(deps.streamMaxAgeMs === undefined ? {} : { streamMaxAgeMs: deps.streamMaxAgeMs }) };
 
   const app = express();
   app.disable('x-powered-by');

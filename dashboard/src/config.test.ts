@@ -12,6 +12,7 @@ describe('dashboard config', () => {
       PORT: 3001,
       REDIS_COMMAND_TIMEOUT_MS: 1_000,
       DASHBOARD_REFRESH_MS: 5_000,
+      DASHBOARD_STREAM_MAX_AGE_MS: 600_000,
       CONVEYOR_PREFIX: 'conveyor',
       HOST: '127.0.0.1',
       redisTopology: { kind: 'standalone', host: '127.0.0.1', port: 6379 },

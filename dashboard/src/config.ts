@@ -32,6 +32,8 @@ export const dashboardEnvSchema = z.object({
   DASHBOARD_ALERT_INTERVAL_MS: envInt(15_000, { min: 1_000, max: 3_600_000 }),
   /** The dashboard's public base URL, linked from alert webhook messages. Default none. */
   DASHBOARD_PUBLIC_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })]).default(''),
+  /** Longest life of one overview event stream before the browser reconnects and is let in again, in ms. Default 600,000 (10 min). */
+  DASHBOARD_STREAM_MAX_AGE_MS: envInt(600_000, { min: 10_000, max: 86_400_000 }),
 }).superRefine(checkRedisTopology);
 
 export type DashboardConfig = z.output<typeof dashboardEnvSchema> & {

@@ -34,6 +34,8 @@ export async function startDashboard(options: {
   historyRefreshMs?: number;
   /** The Redis client name of the dashboard's connection. Default `conveyor:dashboard-test`. */
   connectionName?: string;
+  /** Longest life of one overview event stream, in ms; default the app's (10 min). */
+  streamMaxAgeMs?: number;
 }): Promise<DashboardFixture> {
   const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
   const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: options.connectionName ?? 'conveyor:dashboard-test' }, logger);
@@ -59,6 +61,7 @@ export async function startDashboard(options: {
     ...(options.historyTtlSec === undefined ? {} : { historyTtlSec: options.historyTtlSec }),
     ...(options.access === undefined ? {} : { access: options.access }),
     ...(options.redriveTaskThreshold === undefined ? {} : { redriveTaskThreshold: options.redriveTaskThreshold }),
+    ...(options.streamMaxAgeMs === undefined ? {} : { streamMaxAgeMs: options.streamMaxAgeMs }),
   });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   return {

@@ -15,6 +15,8 @@ export interface EventStreamClient {
   /** `retry:` values and comment lines seen so far. */
   retries: number[];
   comments: string[];
+  /** Settles when the server ends the stream (or close() drops it). */
+  ended: Promise<void>;
   /** The first event (already received or to come) at or after index `from` that matches, within `timeoutMs` (default 10 s). */
   next(match: (event: StreamEvent) => boolean, options?: { from?: number; timeoutMs?: number; what?: string }): Promise<StreamEvent>;
   close(): void;
@@ -28,6 +30,8 @@ export async function openEventStream(url: string, headers: Record<string, strin
   const comments: string[] = [];
   const waiters = new Set<() => void>();
   let ended = false;
+  let markEnded!: () => void;
+  const endedPromise = new Promise<void>((resolve) => (markEnded = resolve));
 
   const parseBlock = (block: string) => {
     let event = 'message';
@@ -42,7 +46,11 @@ export async function openEventStream(url: string, headers: Record<string, strin
   };
 
   void (async () => {
-    if (!response.ok || !response.body) return;
+    if (!response.ok || !response.body) {
+      ended = true;
+      markEnded();
+      return;
+    }
     const decoder = new TextDecoder();
     let buffer = '';
     try {
@@ -59,6 +67,7 @@ export async function openEventStream(url: string, headers: Record<string, strin
       // Aborted by close(), or the server went away.
     } finally {
       ended = true;
+      markEnded();
       for (const waiter of waiters) waiter();
     }
   })();
@@ -68,6 +77,7 @@ export async function openEventStream(url: string, headers: Record<string, strin
     events,
     retries,
     comments,
+    ended: endedPromise,
     next(match, options = {}) {
       const { from = 0, timeoutMs = 10_000, what = 'an event' } = options;
       return new Promise((resolve, reject) => {

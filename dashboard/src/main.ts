@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     overviewFeed,
     refreshMs: config.DASHBOARD_REFRESH_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    streamMaxAgeMs: config.DASHBOARD_STREAM_MAX_AGE_MS,
     access: {
       users: config.DASHBOARD_USERS,
       ...(config.DASHBOARD_SESSION_SECRET ? { sessionSecret: config.DASHBOARD_SESSION_SECRET } : {}),

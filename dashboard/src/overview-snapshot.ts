@@ -24,6 +24,8 @@ export type OverviewFigures = Record<OverviewFigureKey, number | null> & {
   inService: number;
   /** ρ over the last minute; null without live workers or samples. */
   utilization: number | null;
+  /** Attempts finished (completed or failed) over the last minute: what `failureRate` is out of. */
+  attempts: number;
   drainState: QueueFigures['drain']['state'];
 };
 
@@ -114,6 +116,8 @@ export function overviewFigures(figures: QueueFigures): OverviewFigures {
     drainEtaSec: figures.drain.state === 'draining' ? figures.drain.etaSec : figures.drain.state === 'empty' ? 0 : null,
     inService: figures.inService,
     utilization: figures.utilization,
+    // Every attempt records one service sample, failed or not (the queue model's recorder).
+    attempts: minute.service.count,
     drainState: figures.drain.state,
   };
 }
@@ -143,6 +147,8 @@ export function overviewQueue(input: {
       liveWorkers: figures.liveWorkers ?? 0,
       utilization: figures.utilization,
       failureRate: figures.failureRate,
+      attempts: figures.attempts,
+      paused: summary?.paused === true,
       oldestWaitingMs: figures.oldestWaitingMs,
       growing: figures.drainState === 'growing',
       deadLetteredLastHour: history?.deadLettered ?? 0,

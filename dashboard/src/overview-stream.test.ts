@@ -4,7 +4,8 @@ import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { basic, testUsers } from './access-fixture.ts';
+import { basic, signIn, testUsers } from './access-fixture.ts';
+import { sessionKey } from './access/session-store.ts';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 import { openEventStream, type EventStreamClient, type StreamEvent } from './event-stream-fixture.ts';
 import type { OverviewQueue, OverviewSnapshot } from './overview-snapshot.ts';
@@ -25,6 +26,8 @@ describe('the overview stream follows the queues as jobs come and go', () => {
 
   beforeAll(async () => {
     dash = await startDashboard({ redisUrl, prefix, refreshMs: 200 });
+    // Its Redis is fail-fast: a poll before it has connected reports Redis unreachable.
+    await waitFor(async () => (await fetch(`${dash.url}/readyz`)).status === 200, { what: 'the dashboard to be ready' });
   });
 
   afterAll(async () => {
@@ -112,6 +115,8 @@ describe('the overview stream follows the queues as jobs come and go', () => {
     expect(row).toContain('href="/queues/queue/webhook"');
     expect(row).toContain('<a href="/dead-letters?queue=webhook">0</a>');
     expect(row).toMatch(/<span class="badge paused">paused<\/span>/);
+    expect(snapshot.queues.find((q) => q.name === 'webhook')!.health).toEqual({ level: 'paused', reasons: [] });
+    expect(row).toContain('<tr data-queue="webhook" data-health="paused">');
     for (const figure of ['backlog', 'arrivalRate', 'completionRate', 'waitP95Ms', 'serviceP95Ms', 'failureRate', 'oldestWaitingMs', 'liveWorkers', 'drainEtaSec']) {
       expect(row).toMatch(new RegExp(`<td class="num" data-figure="${figure}"><span>[^<]+</span><svg viewBox="0 -1 59 12" aria-hidden="true"><path d="[^"]*"/></svg></td>`));
     }
@@ -155,5 +160,82 @@ describe('who may follow the overview stream', () => {
       expect(((await response.json()) as { error: { code: string } }).error.code, path).toBe('unauthorized');
     }
     expect(dash.overviewFeed.stats().subscribers).toBe(0);
+  });
+
+  /** Resolves within `ms` with what the stream did: ended, or still open. */
+  const endsWithin = (stream: EventStreamClient, ms: number) =>
+    Promise.race([stream.ended.then(() => 'ended' as const), new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), ms))]);
+
+  it('ends the stream of a session signed out since, saying so, and refuses it the next time', async () => {
+    const vic = await signIn(dash.url, 'vic', 'vic-password');
+    const stream = await openEventStream(`${dash.url}/api/overview/stream`, { cookie: vic.cookie });
+    streams.push(stream);
+    expect(stream.response.status).toBe(200);
+    await stream.next((e) => e.event === 'overview', { what: 'a first snapshot' });
+
+    const out = await fetch(`${dash.url}/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: vic.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: vic.csrf }),
+    });
+    expect(out.status).toBe(303);
+    const from = stream.events.length;
+    await stream.next((e) => e.event === 'signed-out', { from, what: 'the signed-out event' });
+    expect(await endsWithin(stream, 2_000)).toBe('ended');
+    expect(stream.events.slice(from).filter((e) => e.event === 'overview').length).toBeLessThanOrEqual(1);
+
+    const again = await fetch(`${dash.url}/api/overview/stream`, { headers: { accept: 'text/event-stream', cookie: vic.cookie } });
+    expect(again.status).toBe(401);
+    await again.body?.cancel();
+  });
+
+  it('ends the stream of a session that expired while it was open', async () => {
+    const vic = await signIn(dash.url, 'vic', 'vic-password');
+    const stream = await openEventStream(`${dash.url}/api/overview/stream`, { cookie: vic.cookie });
+    streams.push(stream);
+    await stream.next((e) => e.event === 'overview', { what: 'a first snapshot' });
+    // What the session's TTL does when it runs out.
+    const id = vic.cookie.split('=')[1]!.split('.')[0]!;
+    expect(await dash.redis.del(sessionKey(prefix, id))).toBe(1);
+    await stream.next((e) => e.event === 'signed-out', { what: 'the signed-out event' });
+    expect(await endsWithin(stream, 2_000)).toBe('ended');
+  });
+});
+
+describe('how long an overview stream lives', () => {
+  const prefix = testPrefix('ovs-age');
+  let dash: DashboardFixture;
+
+  beforeAll(async () => {
+    const users = await testUsers({ vic: { role: 'viewer', password: 'vic-password' } });
+    dash = await startDashboard({ redisUrl, prefix, refreshMs: 200, streamMaxAgeMs: 1_000, access: { users, sessionSecret: 'overview-stream-age-secret-32-chars-long!' } });
+    await waitFor(async () => (await fetch(`${dash.url}/readyz`)).status === 200, { what: 'the dashboard to be ready' });
+  });
+
+  afterAll(async () => {
+    await dash?.close();
+  });
+
+  it('ends a stream after streamMaxAgeMs however valid the caller, who may reconnect', async () => {
+    const vic = await signIn(dash.url, 'vic', 'vic-password');
+    const startedAt = Date.now();
+    const stream = await openEventStream(`${dash.url}/api/overview/stream`, { cookie: vic.cookie });
+    try {
+      await stream.next((e) => e.event === 'overview', { what: 'a first snapshot' });
+      await stream.ended;
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
+      expect(stream.events.some((e) => e.event === 'signed-out')).toBe(false);
+      await waitFor(() => dash.overviewFeed.stats().subscribers === 0, { what: 'the ended stream to unsubscribe' });
+    } finally {
+      stream.close();
+    }
+    const again = await openEventStream(`${dash.url}/api/overview/stream`, { cookie: vic.cookie });
+    try {
+      expect(again.response.status).toBe(200);
+      await again.next((e) => e.event === 'overview', { what: 'a snapshot on the new stream' });
+    } finally {
+      again.close();
+    }
   });
 });

@@ -6,7 +6,7 @@
  *
  * Points are aligned to whole steps in UTC (a 10-minute point always covers :00–:10, :10–:20…),
  * so a chart does not reshuffle its buckets every minute; the last point is the step in
- * progress. A 7-day read is 10,080 hashes in one pipeline, so answers are kept per (queue,
+ * progress (`partial`: its rates over the seconds elapsed, up to a snapshot taken by the read). A 7-day read is 10,080 hashes in one pipeline, so answers are kept per (queue,
  * range) for a short time and concurrent callers share one read in flight.
  */
 import { MINUTE_MS, readQueueHistory, type HistoryPoint } from '@conveyor/shared';
@@ -69,6 +69,8 @@ export function rangeWindow(range: HistoryRange, nowMs: number): { fromMs: numbe
 export interface HistoryReaderOptions {
   redis: Redis;
   prefix: string;
+  /** TTL of the counter snapshot each read takes for the step in progress, in s. Default 7 days. */
+  historyTtlSec?: number;
   /** Longest a request waits for a read, in ms; the read itself goes on and fills the cache. */
   timeoutMs: number;
   /** The clock (tests). Default Date.now. */
@@ -90,7 +92,7 @@ interface CacheEntry {
 const IN_FLIGHT_LIMIT_MS = 60_000;
 
 export function createHistoryReader(options: HistoryReaderOptions): HistoryReader {
-  const { redis, prefix, timeoutMs } = options;
+  const { redis, prefix, timeoutMs, historyTtlSec } = options;
   const now = options.now ?? Date.now;
   const cache = new Map<string, CacheEntry>();
 
@@ -104,7 +106,7 @@ export function createHistoryReader(options: HistoryReaderOptions): HistoryReade
     const window = rangeWindow(range, atMs);
     const entry: CacheEntry = {
       startedAtMs: atMs,
-      answer: readQueueHistory(redis, { prefix, queue, ...window }).then((points) => ({
+      answer: readQueueHistory(redis, { prefix, queue, ...window, nowMs: atMs, ...(historyTtlSec === undefined ? {} : { historyTtlSec }) }).then((points) => ({
         queue,
         range,
         stepSec: window.stepMinutes * 60,

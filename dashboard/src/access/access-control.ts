@@ -59,6 +59,13 @@ export interface AccessControl {
   requireAccess(access: Access | ((req: Request) => Access)): RequestHandler;
   /** The configured user whose password this is; the same time is spent on unknown names. */
   checkPassword(name: string, password: string): Promise<DashboardUser | undefined>;
+  /**
+   * Whether the caller `requireAccess` let in may still be served, for a response that outlives
+   * its request (an event stream): a session must still exist (not signed out, not expired) and
+   * match its user's password; a Basic user must still be configured with that role. Throws
+   * RedisUnavailableError when the session cannot be read.
+   */
+  stillAdmitted(req: Request, principal: Principal): Promise<boolean>;
   sessions: SessionStore;
   audit: AuditLog;
   limiter: LoginLimiter;
@@ -124,6 +131,11 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
       }
       return { user: user.name, role: user.role, via: 'basic', csrfToken: sessions.csrfToken(`basic:${user.name}`) };
     }
+    return identifySession(req);
+  }
+
+  /** The session the request's cookie names, while it exists and its user's password is unchanged. */
+  async function identifySession(req: Request): Promise<Principal | undefined> {
     const cookie = readCookie(req, SESSION_COOKIE);
     if (!cookie) return undefined;
     const session = await sessions.read(cookie);
@@ -175,5 +187,12 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
     };
   }
 
-  return { localMode, requireAccess, checkPassword, sessions, audit, limiter };
+  async function stillAdmitted(req: Request, principal: Principal): Promise<boolean> {
+    if (principal.via === 'local') return localMode;
+    if (principal.via === 'basic') return byName.get(principal.user)?.role === principal.role;
+    const again = await identifySession(req);
+    return again !== undefined && again.sessionId === principal.sessionId && again.role === principal.role;
+  }
+
+  return { localMode, requireAccess, checkPassword, stillAdmitted, sessions, audit, limiter };
 }

@@ -10,12 +10,13 @@
  * The history answer (field names are a contract; rates in jobs/s, latencies in ms, ratios 0–1):
  *
  *   { "queue", "range": "1h"|"24h"|"7d", "stepSec": 60|600|3600, "fromMs", "toMs", "generatedAt",
- *     "points": [{ "fromMs", "toMs", "arrivalRate" (λ), "completionRate" (θ), "inQueue",
+ *     "points": [{ "fromMs", "toMs", "partial", "arrivalRate" (λ), "completionRate" (θ), "inQueue",
  *                  "completedAttempts", "failedAttempts", "deadLettered", "failureRate",
  *                  "wait" (W) and "service" (S): { "count", "meanMs", "p50Ms", "p95Ms", "p99Ms" } }] }
  *
  * A figure not known for a point (no counter snapshot at one of its ends, no samples) is null,
- * never 0. Pause is BullMQ's global pause: every worker stops taking the queue's jobs, running
+ * never 0. The last point is the step in progress: `"partial": true`, its `toMs` the time of
+ * the read, its rates over the seconds elapsed in it (null for the first 5 s), its counts so far. Pause is BullMQ's global pause: every worker stops taking the queue's jobs, running
  * ones finish. Each pause and resume is written to the audit log as `queue.pause` /
  * `queue.resume` with the queue, like the same actions taken through bull-board.
  */
@@ -50,7 +51,7 @@ const readers = new WeakMap<RouteContext, HistoryReader>();
 function historyReaderOf(context: RouteContext): HistoryReader {
   let reader = readers.get(context);
   if (!reader) {
-    reader = createHistoryReader({ redis: context.redis, prefix: context.prefix, timeoutMs: context.commandTimeoutMs });
+    reader = createHistoryReader({ redis: context.redis, prefix: context.prefix, historyTtlSec: context.historyTtlSec, timeoutMs: context.commandTimeoutMs });
     readers.set(context, reader);
   }
   return reader;

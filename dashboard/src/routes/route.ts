@@ -31,6 +31,8 @@ export interface RouteContext {
   alerts?: AlertsView;
   /** The overview's shared poll: the page, its JSON and its event stream read it, never Redis. */
   overviewFeed: OverviewFeed;
+  /** Longest life of one overview event stream, in ms; absent means routes/overview.ts SSE_MAX_AGE_MS (10 min). */
+  streamMaxAgeMs?: number;
 }
 
 export interface Route {

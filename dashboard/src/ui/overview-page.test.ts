@@ -34,7 +34,7 @@ function queue(name: string, overrides: Partial<OverviewQueue> = {}, seed = 0): 
     deadLetters: 12,
     figures: {
       backlog: 1_234, arrivalRate: 12.5, completionRate: 11.9, waitP95Ms: 850, serviceP95Ms: 1_200, failureRate: 0.07,
-      oldestWaitingMs: 65_000, liveWorkers: 3, drainEtaSec: null, inService: 4, utilization: 0.85, drainState: 'growing',
+      oldestWaitingMs: 65_000, liveWorkers: 3, drainEtaSec: null, inService: 4, utilization: 0.85, attempts: 120, drainState: 'growing',
     },
     text,
     health: { level: 'amber', reasons: ['utilization ρ ≥ 0.8', 'failure rate ≥ 5 %', 'oldest waiting ≥ 60 s', 'backlog growing'] },
@@ -79,13 +79,21 @@ describe('overview page rendering', () => {
     expect(page).toContain('<meta http-equiv="refresh" content="3">');
   });
 
+  it('names the window its figures cover, the queue page’s one minute', () => {
+    const page = renderOverviewPage({ snapshot: snapshot([queue('email')]) });
+    expect(page).toContain('<span class="window">λ, θ, W p95, S p95 and failures over the last minute, like each queue’s page</span>');
+  });
+
   it('writes each health colour with its label and reasons in words', () => {
     const page = renderOverviewPage({
       snapshot: snapshot([
         queue('a', { health: { level: 'red', reasons: ['backlog with no live worker'] } }),
         queue('b', { health: { level: 'green', reasons: [] } }),
+        queue('c', { paused: true, health: { level: 'paused', reasons: [] } }),
       ]),
     });
+    expect(page).toContain('<tr data-queue="c" data-health="paused">');
+    expect(page).toContain('<span class="health paused">paused</span></td>');
     expect(page).toContain('<tr data-queue="a" data-health="red">');
     expect(page).toContain('<span class="health red">critical</span><small>backlog with no live worker</small>');
     expect(page).toContain('<span class="health green">healthy</span></td>');
@@ -140,5 +148,13 @@ describe('sparklines', () => {
     for (const values of [[0, 5, 10, 10, 10, 5], [4, null, 2, 4, null], jagged(3), [null, 1, 1, null, 0]]) {
       expect(clientPath(values)).toBe(sparklinePath(values));
     }
+  });
+});
+
+describe('the stylesheet', () => {
+  it('changes the case of no text, so λ, θ and ρ never show as Λ, Θ and Ρ', () => {
+    const css = readFileSync(new URL('./assets/overview.css', import.meta.url), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+    expect(css).not.toMatch(/text-transform\s*:\s*(uppercase|capitalize)/);
+    expect(css).not.toMatch(/font-variant(-caps)?\s*:[^;}]*(small-caps|all-small-caps|unicase|titling-caps)/);
   });
 });

@@ -18,6 +18,9 @@ import { renderPage } from './layout.ts';
 import { overviewColumns, overviewFigureKeys } from './overview-columns.ts';
 import { renderSparkline } from './sparkline.ts';
 
+/** Which window the figures cover: the queue page's "Now" figures use the same one. */
+export const FIGURE_WINDOW_NOTE = 'λ, θ, W p95, S p95 and failures over the last minute, like each queue’s page';
+
 export interface OverviewPageOptions {
   snapshot: OverviewSnapshot;
   /** Where bull-board is mounted. Default `/queues`. */
@@ -49,7 +52,7 @@ export function renderOverviewPage(options: OverviewPageOptions): string {
     bodyData: { 'refresh-ms': snapshot.refreshMs, 'stream-url': '/api/overview/stream', 'board-path': boardPath },
     body: html`<div id="overview-error">${renderErrorBanner(snapshot)}</div><div id="overview-alerts">${renderFiringAlertsBanner(snapshot.alerts)}</div>
 <h1>Queues</h1>
-<p class="meta" id="overview-meta">Updated <time datetime="${at}">${at}</time> · <span class="live">live, every ${refreshSec} s</span></p>
+<p class="meta" id="overview-meta">Updated <time datetime="${at}">${at}</time> · <span class="live">live, every ${refreshSec} s</span> · <span class="window">${FIGURE_WINDOW_NOTE}</span></p>
 <table class="queues overview">
 <thead><tr><th scope="col">queue</th><th scope="col">health</th>${headings}<th scope="col" class="num" title="Records in the dead-letter queue">dead letters</th></tr></thead>
 <tbody>

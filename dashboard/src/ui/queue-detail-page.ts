@@ -141,7 +141,7 @@ function pointTime(point: HistoryPoint, range: string): string {
 
 function renderHistoryTable(history: QueueHistory): SafeHtml {
   const rows = [...history.points].reverse().map(
-    (p) => html`<tr><td><time datetime="${new Date(p.fromMs).toISOString()}">${pointTime(p, history.range)}</time></td>
+    (p) => html`<tr${p.partial ? html` data-partial` : ''}><td><time datetime="${new Date(p.fromMs).toISOString()}">${pointTime(p, history.range)}</time>${p.partial ? html` <span class="muted">so far</span>` : ''}</td>
 <td class="num">${rate(p.arrivalRate)}</td><td class="num">${rate(p.completionRate)}</td>
 <td class="num">${percentiles(p.wait)}</td><td class="num">${percentiles(p.service)}</td>
 <td class="num">${percent(p.failureRate)}</td><td class="num">${p.inQueue ?? dash}</td></tr>`,
@@ -184,7 +184,7 @@ ${renderControl(detail, history.range)}
 <section class="qd-charts-section">
 <div class="qd-heading"><h2>History</h2>${renderRangeSwitch(detail.name, history.range)}</div>
 <div class="qd-charts" id="qd-charts">${charts}</div>
-<p class="meta" id="qd-status">Points of ${history.stepSec / 60} min; gaps are minutes nobody measured. Also as JSON: <a href="${historyUrl}">${historyUrl}</a>.</p>
+<p class="meta" id="qd-status">Points of ${history.stepSec / 60} min, the last one so far; gaps are minutes nobody measured. Also as JSON: <a href="${historyUrl}">${historyUrl}</a>.</p>
 ${renderHistoryTable(history)}
 </section>`,
   }).value;

@@ -40,3 +40,24 @@ export async function expectText(locator: Locator, text: string): Promise<void> 
   await locator.first().waitFor();
   expect(await locator.first().textContent()).toContain(text);
 }
+
+/** The rendered text (CSS text-transform applied: innerText) of every visible element of the page whose own text has a Greek letter. */
+export async function renderedGreek(page: Page): Promise<string[]> {
+  return page.locator('main').evaluate((main) => {
+    interface Shown {
+      nodeType: number;
+      textContent: string | null;
+      childNodes: ArrayLike<Shown>;
+      innerText?: string;
+      offsetParent?: unknown;
+    }
+    const found: string[] = [];
+    const visit = (element: Shown) => {
+      const own = Array.from(element.childNodes).filter((child) => child.nodeType === 3).map((child) => child.textContent ?? '').join('');
+      if (/[\u0370-\u03ff]/.test(own) && element.offsetParent !== null) found.push(element.innerText ?? '');
+      for (const child of Array.from(element.childNodes)) if (child.nodeType === 1) visit(child);
+    };
+    visit(main as unknown as Shown);
+    return found;
+  });
+}

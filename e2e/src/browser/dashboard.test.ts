@@ -11,7 +11,7 @@ import { waitFor } from '@conveyor/shared/testing';
 import { getJson, postJson } from '../stack.ts';
 import { PHONE_VIEWPORT, startBrowserStack, type BrowserStack } from './browser-stack.ts';
 import { chromiumForTests } from './chromium.ts';
-import { expectText, figureValue, openNav, overviewFigures, rowLinking, search } from './dashboard-ui.ts';
+import { expectText, figureValue, openNav, overviewFigures, renderedGreek, rowLinking, search } from './dashboard-ui.ts';
 import { startWebhookReceiver } from './webhook-receiver.ts';
 
 const executablePath = chromiumForTests();
@@ -98,6 +98,20 @@ describe.skipIf(!executablePath)('the dashboard in a browser', () => {
     );
     expect(after.arrivalRate).toMatch(/^[\d.]+\/s$/);
     expect(await operator.locator('body').getAttribute('data-test-mark')).toBe('before-jobs');
+    // W and S over the same minute as the queue page: once jobs ran, figures, not dashes.
+    const latencies = await waitFor(
+      async () => {
+        const now = await overviewFigures(operator, 'email');
+        return /\d/.test(now.waitP95Ms!) && /\d/.test(now.serviceP95Ms!) ? now : undefined;
+      },
+      { what: 'the overview to show W p95 and S p95 of the e-mails', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect(latencies.serviceP95Ms).toMatch(/^[\d.]+ (ms|s)$/);
+    await expectText(operator.locator('#overview-meta .window'), 'over the last minute');
+    // Greek figures stay lower case: λ and θ, never Λ and Θ.
+    const greek = await renderedGreek(operator);
+    expect(greek).toEqual(expect.arrayContaining(['λ', 'θ']));
+    for (const text of greek) expect(text, text).not.toMatch(/[ΛΘΡ]/);
     await fixture.screenshot(operator, 'overview');
 
     const phone = await fixture.signedIn(fixture.users.operator, { viewport: PHONE_VIEWPORT, isMobile: true });
@@ -147,7 +161,26 @@ describe.skipIf(!executablePath)('the dashboard in a browser', () => {
     const legend = page.locator('[data-chart="failures"] .u-legend tr.u-series').nth(1);
     expect(await legend.locator('th').textContent()).toContain('failed attempts');
     expect(figureValue((await legend.locator('.u-value').textContent()) ?? '')).toBeGreaterThan(0);
+    // The minute in progress is in the history, marked as such; the page's Greek stays lower case.
+    const latest = (await (await page.request.get('/api/queues/email/history?range=1h')).json()) as { points: { partial: boolean; toMs: number }[] };
+    expect(latest.points.at(-1)).toMatchObject({ partial: true });
+    expect(latest.points.filter((p) => p.partial)).toHaveLength(1);
+    const greek = await renderedGreek(page);
+    expect(greek.length).toBeGreaterThan(0);
+    for (const text of greek) expect(text, text).not.toMatch(/[ΛΘΡ]/);
     await fixture.screenshot(page, 'queue-detail', { fullPage: true });
+  });
+
+  it('sends an open overview to the sign-in page when its session is signed out in another tab', async () => {
+    const watching = await fixture.signedIn(fixture.users.viewer);
+    await watching.goto('/');
+    await watching.locator('tr[data-queue="email"]').waitFor();
+    const other = await watching.context().newPage();
+    await other.goto('/workers');
+    await Promise.all([other.waitForURL((url) => url.pathname === '/login'), other.getByRole('button', { name: 'Sign out' }).click()]);
+    // The stream is checked before its next push, says signed-out, and the page leaves.
+    await watching.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('next') === '/', { timeout: 15_000 });
+    await watching.context().close();
   });
 
   it('finds a job enqueued over HTTP by its recipient on the Search page', async () => {

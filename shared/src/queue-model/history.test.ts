@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { testPrefix } from '../testing/index.ts';
 import { MINUTE_MS } from './keys.ts';
-import { readQueueHistory } from './history.ts';
+import { MIN_PARTIAL_SPAN_MS, readQueueHistory } from './history.ts';
 import { createQueueModelRecorder } from './recorder.ts';
 import { snapshotQueue } from './snapshot.ts';
 
@@ -54,5 +54,47 @@ describe('queue history', () => {
     // Nobody took a snapshot in the minute after: its rates are unknown, not zero.
     const later = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0 + 3 * MINUTE_MS, toMs: t0 + 3 * MINUTE_MS });
     expect(later[0]).toMatchObject({ arrivalRate: null, completionRate: null, inQueue: null });
+  });
+
+  it('reports the minute in progress as a partial point, rates over its elapsed seconds', async () => {
+    const prefix = testPrefix('qm-partial');
+    const redis = new Redis(inject('redisUrl'));
+    opened.push({ close: async () => redis.disconnect() });
+    const queue = new Queue('email', { connection: redis.duplicate(), prefix });
+    opened.push(queue);
+    const t0 = (Math.floor(Date.now() / MINUTE_MS) - 10) * MINUTE_MS;
+    const snap = (atMs: number) => snapshotQueue(redis, { prefix, queue: 'email', nowMs: atMs, historyTtlSec: 3_600 });
+
+    await snap(t0 + 1_000);
+    await queue.addBulk(Array.from({ length: 12 }, () => ({ name: 'email.send', data: {} })));
+    await snap(t0 + MINUTE_MS + 2_000);
+    await queue.addBulk(Array.from({ length: 15 }, () => ({ name: 'email.send', data: {} })));
+
+    // Thirty seconds into minute 1, which has its first snapshot at 2 s and no next one yet.
+    const nowMs = t0 + MINUTE_MS + 32_000;
+    const points = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0, toMs: nowMs, nowMs, historyTtlSec: 3_600 });
+    expect(points).toHaveLength(2);
+    expect(points[0]).toMatchObject({ fromMs: t0, toMs: t0 + MINUTE_MS, partial: false, arrivalRate: 12 / 61 });
+    expect(points[1]).toMatchObject({ fromMs: t0 + MINUTE_MS, toMs: nowMs, partial: true, arrivalRate: 0.5, completionRate: 0, inQueue: 12 });
+
+    // Points of several minutes: the step in progress is partial the same way.
+    const steps = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0, toMs: nowMs, nowMs, stepMinutes: 5, historyTtlSec: 3_600 });
+    expect(steps).toHaveLength(1);
+    expect(steps[0]).toMatchObject({ fromMs: t0, toMs: nowMs, partial: true, arrivalRate: 27 / 91 });
+
+    // A whole minute is never partial, and reading it takes no snapshot.
+    const past = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0, toMs: t0 + MINUTE_MS - 1, nowMs });
+    expect(past.map((p) => p.partial)).toEqual([false]);
+  });
+
+  it("leaves the partial point's rates null until MIN_PARTIAL_SPAN_MS have elapsed", async () => {
+    const prefix = testPrefix('qm-partial-short');
+    const redis = new Redis(inject('redisUrl'));
+    opened.push({ close: async () => redis.disconnect() });
+    const t0 = (Math.floor(Date.now() / MINUTE_MS) - 10) * MINUTE_MS;
+    await snapshotQueue(redis, { prefix, queue: 'email', nowMs: t0 + 1_000, historyTtlSec: 3_600 });
+    const nowMs = t0 + 1_000 + MIN_PARTIAL_SPAN_MS - 1;
+    const [point] = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0, toMs: nowMs, nowMs });
+    expect(point).toMatchObject({ partial: true, arrivalRate: null, completionRate: null, inQueue: 0 });
   });
 });

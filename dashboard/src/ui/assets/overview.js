@@ -3,7 +3,10 @@
 // health, figures, sparklines, dead letters, paused badges and the banners. The stream is closed
 // while the tab is hidden and reopened when it shows again (the server then sends the latest
 // snapshot at once). On a stream error the "Updated" line is marked stale; EventSource
-// reconnects by itself, and a stream the server refused is reopened after data-refresh-ms.
+// reconnects by itself (the server ends every stream after a while, so that it checks the
+// session again). The server says `signed-out` when the session has ended, and a stream it
+// refused is probed with GET /api/overview: a 401 sends the page to /login, anything else
+// reopens the stream after data-refresh-ms.
 // Served as a file (not inline) so the page works under a CSP without 'unsafe-inline'.
 (function () {
   'use strict';
@@ -11,7 +14,7 @@
   var streamUrl = body.getAttribute('data-stream-url');
   var refreshMs = Number(body.getAttribute('data-refresh-ms')) || 5000;
   var HEIGHT = 10; // SPARKLINE_HEIGHT in src/ui/sparkline.ts
-  var labels = { red: 'critical', amber: 'warning', green: 'healthy', unknown: 'unknown' };
+  var labels = { red: 'critical', amber: 'warning', green: 'healthy', paused: 'paused', unknown: 'unknown' }; // healthLabels in src/queue-health.ts
   var source = null;
   var reopenTimer = null;
   if (!streamUrl || typeof window.EventSource !== 'function') return;
@@ -158,14 +161,27 @@
         setStale(true);
       }
     });
+    source.addEventListener('signed-out', toLogin);
     source.onerror = function () {
       setStale(true);
-      // CLOSED: the server refused the stream (signed out, say); EventSource will not retry.
+      // CLOSED: the server refused the stream; EventSource will not retry. Signed out, or a server error?
       if (source && source.readyState === EventSource.CLOSED) {
         close();
-        reopenTimer = window.setTimeout(open, refreshMs);
+        fetch('/api/overview', { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+          .then(function (response) {
+            if (response.status === 401) return toLogin();
+            reopenTimer = window.setTimeout(open, refreshMs);
+          })
+          .catch(function () {
+            reopenTimer = window.setTimeout(open, refreshMs);
+          });
       }
     };
+  }
+
+  function toLogin() {
+    close();
+    window.location.assign('/login?next=' + encodeURIComponent(window.location.pathname + window.location.search));
   }
 
   function close() {

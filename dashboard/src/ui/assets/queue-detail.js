@@ -2,7 +2,9 @@
  * The queue detail page's charts, drawn with uPlot (/assets/vendor/uplot.js) from
  * <body data-history-url> (GET /api/queues/<name>/history?range=…). Fetched again every
  * data-refresh-ms, redrawn to the container's width when the window resizes. A null figure is
- * a gap in its line, never a zero. Without this script the page's table shows the same figures.
+ * a gap in its line, never a zero. A line needs two neighbouring values, so a series with few
+ * values is drawn as dots, and a value alone between gaps gets a dot of its own. Without this
+ * script the page's table shows the same figures.
  */
 (function () {
   'use strict';
@@ -70,6 +72,37 @@
 
   var drawn = [];
 
+  /* At most this many values in a series: every one of them is drawn as a dot too. */
+  var FEW_VALUES = 3;
+
+  function valueCount(values) {
+    var n = 0;
+    for (var i = 0; i < values.length; i++) if (values[i] != null) n++;
+    return n;
+  }
+
+  /* Indexes of values with no value on either side: no line segment reaches them. */
+  function loneIndexes(values) {
+    var lone = [];
+    for (var i = 0; i < values.length; i++) {
+      if (values[i] == null) continue;
+      if ((i === 0 || values[i - 1] == null) && (i === values.length - 1 || values[i + 1] == null)) lone.push(i);
+    }
+    return lone;
+  }
+
+  var pointStyle = {
+    show: function (u, seriesIdx) {
+      return valueCount(u.data[seriesIdx] || []) <= FEW_VALUES;
+    },
+    // Called with what show() said: when it said no, dots only where no line is drawn.
+    filter: function (u, seriesIdx, show) {
+      if (show) return null;
+      var lone = loneIndexes(u.data[seriesIdx] || []);
+      return lone.length > 0 ? lone : null;
+    },
+  };
+
   function heightFor() {
     return window.innerWidth < 640 ? 180 : 220;
   }
@@ -84,7 +117,7 @@
       axes: [axis, Object.assign({ size: 56 }, axis)],
       series: [{ label: 'time' }].concat(
         series.map(function (s) {
-          return { label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: false }, value: s.value };
+          return { label: s.label, stroke: s.stroke, width: 2, spanGaps: false, points: { show: pointStyle.show, filter: pointStyle.filter, fill: s.stroke }, value: s.value };
         }),
       ),
     };
@@ -123,7 +156,7 @@
       })
       .then(function (history) {
         draw(history.points);
-        say('Points of ' + history.stepSec / 60 + ' min; gaps are minutes nobody measured. Updated ' + new Date().toLocaleTimeString() + '.', false);
+        say('Points of ' + history.stepSec / 60 + ' min, the last one so far; gaps are minutes nobody measured. Updated ' + new Date().toLocaleTimeString() + '.', false);
       })
       .catch(function (error) {
         say('Could not load the history (' + error.message + '); the charts show the last figures received.', true);
