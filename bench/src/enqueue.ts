@@ -10,9 +10,12 @@
  *   bullmq-addBulk      raw BullMQ `Queue.addBulk`, batches of `batchSize` (1,000), `bulkInFlight` (4) in flight
  *   client-enqueueBulk  `producer.enqueueBulk`, the same batches
  *   http-bulk           `POST /v1/jobs/email.send/bulk`, one batch per request, the same
+ *   bee-save            bee-queue 2.0.0 `createJob(data).save()` with the same attempts and
+ *                       backoff (queue-clients.ts), `inFlight` in flight
+ *   bee-saveAll         bee-queue `saveAll`, the same batches
  *
  * Before each variant Redis is flushed (it is the bench's private server); after it, the
- * queue must hold exactly N waiting `email.send` jobs, or the round throws: a broken variant
+ * queue must hold exactly N waiting `email.send` jobs (bee-queue: N waiting), or the round throws: a broken variant
  * cannot report a fast figure. The typed client and the producer process seal the sensitive
  * `body` field (AES-256-GCM), as a deployment must; raw BullMQ stores it as is. CPU per job
  * is charged to the producer side (this process for the in-process variants, the producer
@@ -24,13 +27,15 @@ import { createCloser, createLogger, createRedis, jobKinds, jobOptionsFor, parse
 import { createProducer } from '@conveyor/producer';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { emailPayload } from './email-payload.ts';
 import { createHttpPoster } from './http-post.ts';
 import { runInFlight } from './in-flight.ts';
 import { startProducerProcess } from './producer-process.ts';
+import { openQueueClient } from './queue-clients.ts';
 import { redisCpuSec } from './redis-cpu.ts';
 
-export const singleVariants = ['bullmq-add', 'client-enqueue', 'http-single'] as const;
-export const bulkVariants = ['bullmq-addBulk', 'client-enqueueBulk', 'http-bulk'] as const;
+export const singleVariants = ['bullmq-add', 'client-enqueue', 'http-single', 'bee-save'] as const;
+export const bulkVariants = ['bullmq-addBulk', 'client-enqueueBulk', 'http-bulk', 'bee-saveAll'] as const;
 export type SingleVariant = (typeof singleVariants)[number];
 export type BulkVariant = (typeof bulkVariants)[number];
 export type EnqueueVariant = SingleVariant | BulkVariant;
@@ -64,16 +69,6 @@ export interface EnqueueBench {
 
 const KIND = jobKinds['email.send'];
 const silent = createLogger({ name: 'bench', level: 'silent' });
-
-/** A realistic transactional e-mail, different for each `i`: about 220 bytes of JSON. */
-export function emailPayload(i: number): { to: string; subject: string; body: string } {
-  const order = 100_000 + i;
-  return {
-    to: `customer-${i}@example.com`,
-    subject: `Your order #${order} has shipped`,
-    body: `Hi, your order #${order} left our warehouse today and should arrive within 3 business days. Track it at https://shop.example.com/t/${(i * 7_919).toString(36)}`,
-  };
-}
 
 /**
  * Starts what every variant needs once (the raw queue, the typed client and its Redis
@@ -114,6 +109,8 @@ export async function openEnqueueBench(options: {
       payloadEncryptionKeys,
     });
     closer.add('producer process', () => child.stop());
+    const bee = await openQueueClient('bee-queue', { redisUrl, prefix });
+    closer.add('bee-queue', () => bee.close());
     const http = createHttpPoster(child.url, { maxSockets: settings.inFlight });
     closer.add('http client', () => http.close());
 
@@ -150,6 +147,11 @@ export async function openEnqueueBench(options: {
           producer.enqueueBulk(batches[b]!.map((data) => ({ name: 'email.send' as const, data }))),
         );
       },
+      'bee-save': (jobs) => runInFlight(jobs, settings.inFlight, (i) => bee.add(payloads[i]!)),
+      'bee-saveAll': (jobs) => {
+        const batches = batchesOf(jobs);
+        return runInFlight(batches.length, settings.bulkInFlight, (b) => bee.addBulk(batches[b]!));
+      },
       'http-bulk': (jobs) => {
         const bodies = bulkBodiesOf(jobs);
         return runInFlight(bodies.length, settings.bulkInFlight, async (b) => expect201(await http.post(`/v1/jobs/${KIND.name}/bulk`, bodies[b]!)));
@@ -171,10 +173,15 @@ export async function openEnqueueBench(options: {
         const childSec = child.cpuSec() - childBefore;
         const redisSec = (await redisCpuSec(admin)) - redisBefore;
 
-        const waiting = await queue.getWaitingCount();
-        const [sample] = await queue.getWaiting(0, 0);
-        if (waiting !== jobs || sample?.name !== KIND.name) {
-          throw new Error(`${variant}: expected ${jobs} waiting ${KIND.name} jobs, found ${waiting} (first: ${sample?.name ?? 'none'})`);
+        if (variant === 'bee-save' || variant === 'bee-saveAll') {
+          const waiting = await bee.waiting();
+          if (waiting !== jobs) throw new Error(`${variant}: expected ${jobs} waiting bee-queue jobs, found ${waiting}`);
+        } else {
+          const waiting = await queue.getWaitingCount();
+          const [sample] = await queue.getWaiting(0, 0);
+          if (waiting !== jobs || sample?.name !== KIND.name) {
+            throw new Error(`${variant}: expected ${jobs} waiting ${KIND.name} jobs, found ${waiting} (first: ${sample?.name ?? 'none'})`);
+          }
         }
         const selfUs = (self.user + self.system) / jobs;
         return {

@@ -6,6 +6,9 @@
 import { queueNames, readQueueModel, redisConnectionOptions } from '@conveyor/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { count } from './rounds.ts';
+import type { SectionContext, SectionOutput } from './section.ts';
+import { atMost, TARGETS } from './targets.ts';
 
 async function fillTo(queue: Queue, target: number, from: number): Promise<void> {
   const data = { to: 'ada@example.com', subject: 'bench', body: 'hello' };
@@ -38,6 +41,8 @@ export async function modelReadBench(options: { redisUrl: string; prefix: string
   const results: ModelReadResult[] = [];
   let filled = 0;
   try {
+    // Warm-up, not counted: the first size's reads would otherwise pay for JIT compilation.
+    await timeReads(redis, options.prefix, options.reads ?? 200);
     for (const size of [...options.sizes].sort((a, b) => a - b)) {
       await fillTo(queue, size, filled);
       filled = size;
@@ -49,4 +54,31 @@ export async function modelReadBench(options: { redisUrl: string; prefix: string
     redis.disconnect();
   }
   return results;
+}
+
+/** The model-read section: the table, and the target (largest size ÷ smallest). */
+export async function measureModelRead(ctx: SectionContext, sizes: number[]): Promise<SectionOutput> {
+  await ctx.admin.flushall();
+  const model = await modelReadBench({ redisUrl: ctx.redisUrl, prefix: 'benchmodel', sizes });
+  await ctx.admin.flushall();
+  for (const m of model) ctx.log(`queue-model read with ${count(m.waiting)} waiting: median ${m.medianMs.toFixed(2)} ms`);
+  const small = model[0]!;
+  const large = model[model.length - 1]!;
+  const ratio = large.medianMs / small.medianMs;
+  const bound = TARGETS.modelReadLargeVsSmall.atMost;
+  return {
+    lines: [
+      '| queue-model read (3 queues), 200 reads | median | p95 |',
+      '|---|---|---|',
+      ...model.map((m) => `| ${count(m.waiting)} jobs waiting | ${m.medianMs.toFixed(2)} ms | ${m.p95Ms.toFixed(2)} ms |`),
+    ],
+    json: { reads: model, ratio },
+    checks: [
+      {
+        target: `queue-model read, ${count(large.waiting)} ÷ ${count(small.waiting)} waiting`,
+        measured: atMost(ratio, bound),
+        met: ratio <= bound,
+      },
+    ],
+  };
 }

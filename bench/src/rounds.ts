@@ -1,23 +1,22 @@
 /**
  * How the bench orders and summarises its rounds: each round runs the variants of a group in
- * one of every possible order, and a figure is the median of its rounds.
+ * a balanced order, and a figure is the median of its rounds.
  */
 
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * Every permutation of `variants`, one per round in turn: each variant runs first, second and
- * last equally often and after each other variant equally often (a variant that always
- * followed raw BullMQ would inherit its leftovers: GC debt, Redis memory).
+ * The order of `variants` in round `round` (0-based), from a Williams design: over n rounds
+ * (2n when n is odd, the second n mirrored) each variant runs in every position once and
+ * directly after each other variant once, so that a few rounds already balance position and
+ * carry-over (running every permutation would take n! rounds to do so).
  */
-export function everyOrder<V>(variants: readonly V[]): V[][] {
-  const all: V[][] = [];
-  const permute = (rest: readonly V[], prefix: V[]) => {
-    if (rest.length === 0) all.push(prefix);
-    rest.forEach((v, i) => permute([...rest.slice(0, i), ...rest.slice(i + 1)], [...prefix, v]));
-  };
-  permute(variants, []);
-  return all;
+export function balancedOrder<V>(variants: readonly V[], round: number): V[] {
+  const n = variants.length;
+  const first: number[] = [0];
+  for (let low = 1, high = n - 1; first.length < n; ) first.push(first.length % 2 === 1 ? low++ : high--);
+  const order = first.map((k) => variants[(k + round) % n]!);
+  return n % 2 === 1 && Math.floor(round / n) % 2 === 1 ? order.reverse() : order;
 }
 
 /** The widest (max − min) ÷ median over the variants' rounds, halved: how far one run can be trusted. */
