@@ -3,6 +3,10 @@
  * ports, environment, healthchecks and start order, and that every build names a stage that
  * exists. When a `docker-compose` (v1) or `docker compose` (v2) binary is present, it also runs
  * `config -q`, which checks the file against Compose's own schema (no engine needed).
+ *
+ * docker-compose.sentinel.yml, the Sentinel variant, is an override of docker-compose.yml: its
+ * tests merge the two the way Compose does and check the result, down to the apps' environment
+ * passing the real config schema as a Sentinel topology.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,9 +14,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, baseEnvSchema, loadConfig, redisTopologyOf } from '@conveyor/shared';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const composePath = join(root, 'docker-compose.yml');
+const sentinelComposePath = join(root, 'docker-compose.sentinel.yml');
 const apps = ['producer', 'worker', 'dashboard'] as const;
 
 interface Service {
@@ -79,6 +85,19 @@ function findComposeBinary(): { command: string; args: string[] } | undefined {
   return candidates.find(({ command, args }) => {
     const probe = spawnSync(command, [...args, 'version'], { encoding: 'utf8', timeout: 20_000 });
     return probe.status === 0;
+  });
+}
+
+/** `config -q` over the files, merged in order, as `-f a -f b config -q`. */
+function composeConfigQuiet(binary: { command: string; args: string[] }, files: string[]) {
+  // A shell REDIS_URL would fill the Sentinel override's value-less REDIS_URL; keep it out.
+  const env = { ...process.env };
+  delete env.REDIS_URL;
+  return spawnSync(binary.command, [...binary.args, ...files.flatMap((file) => ['-f', file]), 'config', '-q'], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
   });
 }
 
@@ -175,13 +194,235 @@ describe('docker-compose.yml', () => {
       context.skip('neither `docker-compose` nor `docker compose` is installed (apt-get install -y docker-compose)');
       return;
     }
-    const result = spawnSync(binary.command, [...binary.args, '-f', composePath, 'config', '-q'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const result = composeConfigQuiet(binary, [composePath]);
     expect(result.error).toBeUndefined();
     expect(result.status, `${binary.command} ${binary.args.join(' ')} config -q:\n${result.stderr}`).toBe(0);
+  });
+});
+
+type Environment = Record<string, string | null>;
+
+/** A service's environment as written, list or mapping form; a key without a value is null. */
+function rawEnvironmentOf(svc: Service): Environment {
+  if (Array.isArray(svc.environment)) {
+    return Object.fromEntries(svc.environment.map((entry) => {
+      const at = entry.indexOf('=');
+      return at < 0 ? [entry, null] : [entry.slice(0, at), entry.slice(at + 1)];
+    }));
+  }
+  return Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, v === null ? null : String(v)]));
+}
+
+/**
+ * `docker compose -f base -f override`, for the keys these tests read: services and top-level
+ * volumes merge by name; in a service, `environment` and `depends_on` merge key by key (the
+ * override's value wins, a null included) and every other key the override sets replaces the
+ * base's (true of command, image, healthcheck's test; Compose concatenates a few lists such as
+ * ports, which the override here does not set).
+ */
+function mergeCompose(base: typeof compose, override: typeof compose): typeof compose {
+  const services: Record<string, Service> = { ...base.services };
+  for (const [name, over] of Object.entries(override.services)) {
+    const under = services[name];
+    if (!under) {
+      services[name] = over;
+      continue;
+    }
+    const merged: Service = { ...under, ...over };
+    if (over.environment !== undefined) merged.environment = { ...rawEnvironmentOf(under), ...rawEnvironmentOf(over) };
+    if (over.depends_on !== undefined) merged.depends_on = { ...dependsOnOf(under), ...dependsOnOf(over) };
+    services[name] = merged;
+  }
+  return { services, volumes: { ...base.volumes, ...override.volumes } };
+}
+
+function dependsOnOf(svc: Service): Record<string, { condition?: string }> {
+  const dependsOn: string[] | Record<string, { condition?: string }> = svc.depends_on ?? {};
+  return Array.isArray(dependsOn) ? Object.fromEntries(dependsOn.map((name) => [name, { condition: 'service_started' }])) : dependsOn;
+}
+
+/**
+ * The environment a container gets, as Compose builds it from `shell`: `${VAR:-default}` and
+ * `${VAR}` interpolated, `$$` an escaped `$`, and a key without a value taken from the shell,
+ * or left out of the container when the shell does not set it.
+ */
+function containerEnvironment(svc: Service, shell: Record<string, string> = {}): Record<string, string> {
+  const interpolate = (text: string) =>
+    text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (whole, name: string | undefined, op: string | undefined, fallback: string | undefined) => {
+      if (whole === '$$') return '$';
+      const value = shell[name!];
+      if (op === ':-') return value ? value : fallback!;
+      if (op === '-') return value ?? fallback!;
+      return value ?? '';
+    });
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(rawEnvironmentOf(svc))) {
+    if (value !== null) env[key] = interpolate(value);
+    else if (shell[key] !== undefined) env[key] = shell[key]!;
+  }
+  return env;
+}
+
+function commandOf(svc: Service): string {
+  return Array.isArray(svc.command) ? svc.command.join(' ') : (svc.command ?? '');
+}
+
+/** The lines a Sentinel's command writes into its sentinel.conf: the quoted printf arguments. */
+function sentinelConfLines(svc: Service): string[] {
+  const script = Array.isArray(svc.command) ? svc.command.at(-1)! : (svc.command ?? '');
+  const printf = /printf\s+'%s\\n'((?:\s+'[^']*')+)\s*>\s*(\S+)/.exec(script);
+  if (!printf) throw new Error(`no printf '%s\\n' '…' > file in: ${script}`);
+  return [...printf[1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
+}
+
+describe('docker-compose.sentinel.yml (the Sentinel override)', () => {
+  const override = parse(readFileSync(sentinelComposePath, 'utf8')) as typeof compose;
+  const merged = mergeCompose(compose, override);
+  const mergedService = (name: string): Service => {
+    const found = merged.services[name];
+    if (!found) throw new Error(`the merged compose files have no service "${name}"`);
+    return found;
+  };
+  const sentinels = Object.keys(merged.services).filter((name) => /^sentinel-\d+$/.test(name)).sort();
+  const monitor = (name: string) => {
+    const line = sentinelConfLines(mergedService(name)).find((l) => l.startsWith('sentinel monitor '));
+    const match = /^sentinel monitor (\S+) (\S+) (\d+) (\d+)$/.exec(line ?? '');
+    if (!match) throw new Error(`${name}: no "sentinel monitor <name> <host> <port> <quorum>" line`);
+    return { name: match[1]!, host: match[2]!, port: Number(match[3]), quorum: Number(match[4]) };
+  };
+
+  it('adds exactly a replica and three Sentinels to the four services', () => {
+    const added = Object.keys(override.services).filter((name) => !(name in compose.services)).sort();
+    expect(added).toEqual(['redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3']);
+    expect(sentinels).toEqual(['sentinel-1', 'sentinel-2', 'sentinel-3']);
+  });
+
+  it('runs each Sentinel on redis:7 from a config it writes itself at start, monitoring redis:6379 with quorum 2', () => {
+    for (const name of sentinels) {
+      const sentinel = mergedService(name);
+      expect(sentinel.image, name).toMatch(/^redis:7/);
+      // Sentinel rewrites its config: written into the container at start, never a shared mount.
+      const script = commandOf(sentinel);
+      expect(script, name).toMatch(/>\s*\/data\/sentinel\.conf\s*&&\s*exec\s+(docker-entrypoint\.sh\s+)?redis-server\s+\/data\/sentinel\.conf\s+--sentinel\s*$/);
+      expect(sentinel.volumes ?? [], `${name} mounts nothing`).toEqual([]);
+
+      const lines = sentinelConfLines(sentinel);
+      expect(lines, name).toContain('port 26379');
+      expect(lines, name).toContain('sentinel resolve-hostnames yes');
+      expect(lines, name).toContain('sentinel announce-hostnames yes');
+      // Hostnames only resolve when the option comes before the monitor line that uses one.
+      expect(lines.indexOf('sentinel resolve-hostnames yes'), name).toBeLessThan(lines.findIndex((l) => l.startsWith('sentinel monitor ')));
+      expect(monitor(name), name).toEqual({ name: 'conveyor', host: 'redis', port: 6379, quorum: 2 });
+      const setting = (key: string) => Number(new RegExp(`^sentinel ${key} conveyor (\\d+)$`).exec(lines.find((l) => l.startsWith(`sentinel ${key} `)) ?? '')?.[1]);
+      expect(setting('down-after-milliseconds'), name).toBeGreaterThanOrEqual(1_000);
+      expect(setting('down-after-milliseconds'), name).toBeLessThanOrEqual(30_000);
+      expect(setting('failover-timeout'), name).toBeGreaterThan(setting('down-after-milliseconds'));
+    }
+    // A majority of the Sentinels, so that a partitioned minority cannot fail over on its own.
+    expect(monitor('sentinel-1').quorum).toBeGreaterThan(sentinels.length / 2);
+    expect(monitor('sentinel-1').quorum).toBeLessThanOrEqual(sentinels.length);
+  });
+
+  it('health-checks each Sentinel on 26379 and starts it once the master is healthy', () => {
+    for (const name of sentinels) {
+      const sentinel = mergedService(name);
+      expect([sentinel.healthcheck?.test].flat().join(' '), name).toMatch(/^CMD(-SHELL)? redis-cli -p 26379 ping$/);
+      expect(dependsOnOf(sentinel).redis?.condition, name).toBe('service_healthy');
+      expect(sentinel.restart, name).toBe('unless-stopped');
+      expect(sentinel.container_name, name).toBeUndefined();
+    }
+  });
+
+  it('replicates the monitored master with its persistence and eviction flags, on a volume of its own', () => {
+    const replica = mergedService('redis-replica');
+    const { host, port } = monitor('sentinel-1');
+    expect(replica.image).toMatch(/^redis:7/);
+    const command = commandOf(replica);
+    expect(command).toMatch(new RegExp(`--replicaof\\s+${host}\\s+${port}\\b`));
+    expect(command).toMatch(/--appendonly\s+yes\b/);
+    expect(command).toMatch(/--maxmemory-policy\s+noeviction\b/);
+    // It becomes the master on failover: the same fsync policy as the master's.
+    const fsync = (text: string) => /--appendfsync\s+(\S+)/.exec(text)?.[1];
+    expect(fsync(command)).toBe(fsync(commandOf(mergedService('redis'))));
+    expect(command).toMatch(/--replica-announce-ip\s+redis-replica\b/);
+    expect([replica.healthcheck?.test].flat().join(' ')).toContain('redis-cli ping');
+    expect(dependsOnOf(replica).redis?.condition).toBe('service_healthy');
+
+    const dataVolume = (svc: Service) =>
+      (svc.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((m) => m.split(':')[1] === '/data')?.split(':')[0];
+    expect(dataVolume(replica), 'a volume on /data').toBeTruthy();
+    expect(dataVolume(replica)).not.toBe(dataVolume(mergedService('redis')));
+    expect(Object.keys(merged.volumes ?? {})).toContain(dataVolume(replica));
+  });
+
+  it("keeps the master's AOF and noeviction, though the override replaces its command", () => {
+    const command = commandOf(mergedService('redis'));
+    expect(command).toMatch(/^redis-server\b/);
+    expect(command).toMatch(/--appendonly\s+yes\b/);
+    expect(command).toMatch(/--maxmemory-policy\s+noeviction\b/);
+    expect(command).not.toMatch(/--replicaof/);
+    expect(command).toMatch(/--replica-announce-ip\s+redis\b/);
+  });
+
+  it('points every app at all three Sentinels and the monitored name, with no REDIS_URL in its container', () => {
+    for (const app of apps) {
+      const env = containerEnvironment(mergedService(app));
+      expect(env.REDIS_SENTINELS?.split(',').sort(), app).toEqual(sentinels.map((name) => `${name}:26379`));
+      expect(env.REDIS_SENTINEL_NAME, app).toBe(monitor('sentinel-1').name);
+      expect(Object.keys(env), app).not.toContain('REDIS_URL');
+      // REDIS_URL must be value-less (null), not "": the apps reject an empty REDIS_URL.
+      expect(rawEnvironmentOf(mergedService(app)).REDIS_URL, app).toBeNull();
+      // The rest of the base environment still applies.
+      expect(env.HOST, app).toBe('0.0.0.0');
+      expect(env.CONVEYOR_PREFIX, app).toBe(environmentOf(service(app)).CONVEYOR_PREFIX);
+    }
+    expect(containerEnvironment(mergedService('producer')).PRODUCER_API_KEYS).toBe('dev=conveyor-dev-only-insecure-key:admin');
+  });
+
+  it("gives every app an environment the apps' own config parses as this Sentinel set", () => {
+    for (const app of apps) {
+      const topology = redisTopologyOf(loadConfig(baseEnvSchema, containerEnvironment(mergedService(app))));
+      expect(topology.kind, app).toBe('sentinel');
+      if (topology.kind !== 'sentinel') continue;
+      expect(topology.name, app).toBe('conveyor');
+      expect(topology.sentinels.map(({ host, port }) => `${host}:${port}`).sort(), app).toEqual(sentinels.map((name) => `${name}:26379`));
+    }
+    // Why REDIS_URL is value-less rather than "": an empty one is a config error…
+    const env = containerEnvironment(mergedService('producer'));
+    expect(() => loadConfig(baseEnvSchema, { ...env, REDIS_URL: '' })).toThrow(ConfigError);
+    // …and a REDIS_URL exported in the shell that runs compose reaches the apps, which refuse it.
+    const fromShell = containerEnvironment(mergedService('producer'), { REDIS_URL: 'redis://redis:6379' });
+    expect(fromShell.REDIS_URL).toBe('redis://redis:6379');
+    expect(() => redisTopologyOf(loadConfig(baseEnvSchema, fromShell))).toThrow(/REDIS_URL.*not both/s);
+  });
+
+  it('starts every app only once the master and all three Sentinels are healthy', () => {
+    for (const app of apps) {
+      const dependsOn = dependsOnOf(mergedService(app));
+      for (const name of ['redis', ...sentinels]) expect(dependsOn[name]?.condition, `${app} → ${name}`).toBe('service_healthy');
+      expect(mergedService(app).restart, app).toBe('unless-stopped');
+    }
+  });
+
+  it('leaves the apps as the base file builds and publishes them', () => {
+    for (const app of apps) {
+      expect(override.services[app]?.build, app).toBeUndefined();
+      expect(override.services[app]?.ports, app).toBeUndefined();
+      expect(override.services[app]?.command, app).toBeUndefined();
+      expect(mergedService(app).healthcheck, app).toEqual(service(app).healthcheck);
+    }
+    for (const name of Object.keys(merged.services)) expect(mergedService(name).container_name, name).toBeUndefined();
+  });
+
+  it('passes `docker-compose -f docker-compose.yml -f docker-compose.sentinel.yml config -q` when a compose binary is installed', (context) => {
+    const binary = findComposeBinary();
+    if (!binary) {
+      context.skip('neither `docker-compose` nor `docker compose` is installed (apt-get install -y docker-compose)');
+      return;
+    }
+    const result = composeConfigQuiet(binary, [composePath, sentinelComposePath]);
+    expect(result.error).toBeUndefined();
+    expect(result.status, `${binary.command} ${binary.args.join(' ')} -f … -f … config -q:\n${result.stderr}`).toBe(0);
   });
 });
 
