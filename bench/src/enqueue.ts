@@ -30,7 +30,7 @@ import type { Redis } from 'ioredis';
 import { emailPayload } from './email-payload.ts';
 import { createHttpPoster } from './http-post.ts';
 import { runInFlight } from './in-flight.ts';
-import { startProducerProcess } from './producer-process.ts';
+import { BENCH_COMMAND_TIMEOUT_MS, startProducerProcess } from './producer-process.ts';
 import { openQueueClient } from './queue-clients.ts';
 import { redisCpuSec } from './redis-cpu.ts';
 
@@ -97,7 +97,7 @@ export async function openEnqueueBench(options: {
 
     const clientRedis = createRedis({ url: redisUrl, mode: 'fail-fast', connectionName: 'bench:client' }, silent);
     closer.add('client redis', () => clientRedis.disconnect());
-    const producer = createProducer({ redis: clientRedis, prefix, logger: silent, payloadKeys: parsePayloadKeys(payloadEncryptionKeys) });
+    const producer = createProducer({ redis: clientRedis, prefix, logger: silent, commandTimeoutMs: BENCH_COMMAND_TIMEOUT_MS, payloadKeys: parsePayloadKeys(payloadEncryptionKeys) });
     closer.add('typed client', () => producer.close());
     if (clientRedis.status !== 'ready') await new Promise((resolve) => clientRedis.once('ready', resolve));
     await producer.ping();

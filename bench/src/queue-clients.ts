@@ -12,6 +12,7 @@
  */
 import { createLogger, createRedis, jobKinds, jobOptionsFor, parsePayloadKeys, redisConnectionOptions } from '@conveyor/shared';
 import { createProducer } from '@conveyor/producer';
+import { BENCH_COMMAND_TIMEOUT_MS } from './producer-process.ts';
 import BeeQueue from 'bee-queue';
 import { Queue } from 'bullmq';
 import type { EmailData } from './email-payload.ts';
@@ -58,7 +59,7 @@ const openers: Record<ClientKind, (target: QueueTarget) => Promise<QueueClient>>
   },
   async 'conveyor-client'(target) {
     const redis = createRedis({ url: target.redisUrl, mode: 'fail-fast', connectionName: 'bench:client' }, silent);
-    const producer = createProducer({ redis, prefix: target.prefix, logger: silent, payloadKeys: parsePayloadKeys(target.payloadKeys ?? '') });
+    const producer = createProducer({ redis, prefix: target.prefix, logger: silent, commandTimeoutMs: BENCH_COMMAND_TIMEOUT_MS, payloadKeys: parsePayloadKeys(target.payloadKeys ?? '') });
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
     await producer.ping();
     const counter = new Queue(KIND.queue, { connection: redisConnectionOptions({ url: target.redisUrl, mode: 'wait-out' }), prefix: target.prefix });

@@ -95,32 +95,50 @@ try {
   const redisVersion = (await admin.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?';
   const ctx: SectionContext = { redisUrl: server.url, admin, quick, jobs, rounds, log, measured: { drainPerSec: {} } };
   const outputs: Record<string, SectionOutput> = {};
-  for (const name of names.filter((n) => only.includes(n))) {
-    const started = performance.now();
-    log(`— ${name}`);
-    outputs[name] = await sections[name]!(ctx);
-    log(`— ${name} took ${((performance.now() - started) / 1_000).toFixed(0)} s`);
-  }
-
+  const failed: Record<string, string> = {};
   const date = new Date().toISOString().slice(0, 10);
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}, Redis ${redisVersion}`;
   const args = process.argv.slice(2).join(' ');
   const header =
     `Benchmark ${date} (\`npm run bench${args ? ` -- ${args}` : ''}\`): ${machine}; ${count(jobs)} jobs, ` +
     `median of ${rounds} round(s); ratios are medians of each round's own ratio.`;
-  const checks = Object.values(outputs).flatMap((o) => o.checks);
-  const tables = [...Object.values(outputs).map((o) => o.lines), targetLines(checks)];
-  const table = [header, ...tables.flatMap((lines) => ['', ...lines])].join('\n');
-  console.log(table);
-
-  if (!quick) {
+  const report = () => {
+    const checks = Object.values(outputs).flatMap((o) => o.checks);
+    const tables = [...Object.values(outputs).map((o) => o.lines), targetLines(checks)];
+    const failures = Object.entries(failed).map(([name, message]) => `Section ${name} failed: ${message}`);
+    return { checks, table: [header, ...tables.flatMap((lines) => ['', ...lines]), ...(failures.length ? ['', ...failures] : [])].join('\n') };
+  };
+  // Written after every section, so that a section that fails (or a run cut short) keeps
+  // what the earlier ones measured.
+  const save = () => {
+    if (quick) return;
     const dir = join(import.meta.dirname, '..', 'results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, only.length === names.length ? `${date}.json` : `${date}-${only.join('-')}.json`);
     const json = Object.fromEntries(Object.entries(outputs).map(([name, o]) => [name, o.json]));
-    writeFileSync(file, `${JSON.stringify({ date, machine, jobs, rounds, sections: only, ...json, targets: checks, table }, null, 2)}\n`);
-    log(`wrote ${file}`);
+    const { checks, table } = report();
+    writeFileSync(file, `${JSON.stringify({ date, machine, jobs, rounds, sections: only, ...json, failed, targets: checks, table }, null, 2)}\n`);
+    return file;
+  };
+  for (const name of names.filter((n) => only.includes(n))) {
+    const started = performance.now();
+    log(`— ${name}`);
+    try {
+      outputs[name] = await sections[name]!(ctx);
+    } catch (error) {
+      // One broken section does not throw away the others; the run still exits non-zero.
+      failed[name] = (error as Error).message ?? String(error);
+      log(`— ${name} FAILED: ${(error as Error).stack ?? failed[name]}`);
+      await admin.flushall().catch(() => {});
+    }
+    log(`— ${name} took ${((performance.now() - started) / 1_000).toFixed(0)} s`);
+    save();
   }
+
+  console.log(report().table);
+  const file = save();
+  if (file) log(`wrote ${file}`);
+  if (Object.keys(failed).length > 0) process.exitCode = 1;
 } finally {
   admin.disconnect();
   await server.stop();
