@@ -49,13 +49,25 @@ export function searchKeysOf(prefix: string, kind: AnyJobKind, data: unknown): s
   return keys;
 }
 
-/** Queues the commands that index `jobId` under `keys` (from `searchKeysOf`) on `pipeline`. */
-export function addSearchEntries(pipeline: ChainableCommander, keys: readonly string[], jobId: string, enqueuedAtMs: number): void {
+/** What addSearchEntries writes with: a pipeline, or a client (each call then returns a promise). */
+export interface SearchIndexWriter {
+  zadd(key: string, score: number, member: string): unknown;
+  zremrangebyrank(key: string, start: number, stop: number): unknown;
+  expire(key: string, seconds: number): unknown;
+}
+
+/**
+ * Sends the commands that index `jobId` under `keys` (from `searchKeysOf`) to `target`, three
+ * per key; returns what each call returned (promises, when `target` is a client, which the
+ * caller must await). A client rather than a pipeline suits one job: an ioredis pipeline on a
+ * connection BullMQ shares copies every Lua command BullMQ defined onto itself when created.
+ */
+export function addSearchEntries(target: SearchIndexWriter | ChainableCommander, keys: readonly string[], jobId: string, enqueuedAtMs: number): unknown[] {
+  const sent: unknown[] = [];
   for (const key of keys) {
-    pipeline.zadd(key, enqueuedAtMs, jobId);
-    pipeline.zremrangebyrank(key, 0, -(SEARCH_KEEP_PER_KEY + 1));
-    pipeline.expire(key, SEARCH_TTL_SEC);
+    sent.push(target.zadd(key, enqueuedAtMs, jobId), target.zremrangebyrank(key, 0, -(SEARCH_KEEP_PER_KEY + 1)), target.expire(key, SEARCH_TTL_SEC));
   }
+  return sent;
 }
 
 /** One indexed job: where it is and when it was enqueued. */
