@@ -170,20 +170,28 @@ function payloadEncryptionKeys() {
   return envParsed(parsePayloadKeys, PayloadKeysError);
 }
 
-/** A `host:port,host:port` list variable; unset or blank means none. */
-function envEndpoints(defaultPort: number) {
+/**
+ * An optional variable turned into a value by `parse` (which throws on bad text); unset or blank
+ * means undefined, and a throw becomes this variable's config problem, worded by `problem`.
+ */
+function envOptional<T>(parse: (text: string) => T, problem: (error: Error) => string = (error) => error.message) {
   return z
     .string()
     .optional()
     .transform((text, ctx) => {
       if (text === undefined || text.trim() === '') return undefined;
       try {
-        return parseRedisEndpoints(text, defaultPort);
+        return parse(text.trim());
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        ctx.addIssue({ code: 'custom', message: problem(error as Error) });
         return z.NEVER;
       }
     });
+}
+
+/** A `host:port,host:port` list variable; unset or blank means none. */
+function envEndpoints(defaultPort: number) {
+  return envOptional((text) => parseRedisEndpoints(text, defaultPort));
 }
 
 /** An optional text variable matching `pattern`; blank means unset. */
@@ -197,18 +205,10 @@ function optionalText(pattern: RegExp, message: string) {
 
 /** A file path variable, read at start-up: `{ path, text }`; a file that cannot be read is a config problem. */
 function envFile() {
-  return z
-    .string()
-    .optional()
-    .transform((path, ctx) => {
-      if (path === undefined || path.trim() === '') return undefined;
-      try {
-        return { path: path.trim(), text: readFileSync(path.trim(), 'utf8') };
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-        return z.NEVER;
-      }
-    });
+  return envOptional(
+    (path) => ({ path, text: readFileSync(path, 'utf8') }),
+    (error) => `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+  );
 }
 
 /**
