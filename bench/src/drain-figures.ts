@@ -7,7 +7,7 @@
  */
 import { drainRound, type DrainResult } from './drain.ts';
 import { drainVariants, type DrainVariant } from './drain-workers.ts';
-import { balancedOrder, count, median, pairedRatio, spreadOf } from './rounds.ts';
+import { count, inRounds, median, pairedRatio, spreadOf } from './rounds.ts';
 import type { SectionContext, SectionOutput } from './section.ts';
 import { atLeast, TARGETS, type TargetCheck } from './targets.ts';
 import { drainInProcesses, type ProcessesDrainResult } from './worker-processes.ts';
@@ -22,7 +22,6 @@ export interface DrainSettings {
 }
 
 type ByVariant<T> = Record<DrainVariant, T>;
-const byVariant = <T>(make: () => T) => Object.fromEntries(drainVariants.map((v) => [v, make()])) as ByVariant<T>;
 
 const HEADER = [
   '| drain (jobs/s) | raw BullMQ | Conveyor (figures on) | Conveyor (figures off) | bee-queue | Conveyor ÷ BullMQ | Conveyor ÷ bee-queue | ' +
@@ -59,18 +58,14 @@ export async function measureDrain(ctx: SectionContext, settings: DrainSettings)
   }
 
   for (const concurrency of settings.concurrencies) {
-    const results = byVariant<DrainResult[]>(() => []);
-    for (let round = 0; round < rounds; round++) {
-      for (const variant of balancedOrder(drainVariants, round)) {
-        await admin.flushall();
-        const result = await drainRound({ redisUrl, prefix: `bench${round}`, variant, jobs, concurrency });
-        results[variant].push(result);
-        log(
-          `drain c=${concurrency} ${variant} round ${round + 1}: ${count(result.jobsPerSec)} jobs/s, ` +
-            `CPU ${result.workerCpuUs.toFixed(1)} µs worker + ${result.redisCpuUs.toFixed(1)} µs Redis per job`,
-        );
-      }
-    }
+    const results = await inRounds(drainVariants, rounds, {
+      admin,
+      log,
+      run: (variant, round) => drainRound({ redisUrl, prefix: `bench${round}`, variant, jobs, concurrency }),
+      describe: (variant, round, result) =>
+        `drain c=${concurrency} ${variant} round ${round + 1}: ${count(result.jobsPerSec)} jobs/s, ` +
+        `CPU ${result.workerCpuUs.toFixed(1)} µs worker + ${result.redisCpuUs.toFixed(1)} µs Redis per job`,
+    });
     const { line, medians, ratios, json: figures } = row(`one worker, concurrency ${concurrency}`, results);
     lines.push(line);
     json[`c${concurrency}`] = figures;
@@ -92,26 +87,15 @@ export async function measureDrain(ctx: SectionContext, settings: DrainSettings)
   }
 
   const { processes, processConcurrency } = settings;
-  const results = byVariant<ProcessesDrainResult[]>(() => []);
-  for (let round = 0; round < rounds; round++) {
-    for (const variant of balancedOrder(drainVariants, round)) {
-      await admin.flushall();
-      const result = await drainInProcesses({
-        redisUrl,
-        prefix: `bench${round}`,
-        variant,
-        jobs,
-        concurrency: processConcurrency,
-        processes,
-        warmUpJobs: Math.min(jobs, 2_000),
-      });
-      results[variant].push(result);
-      log(
-        `drain ${processes} processes × c=${processConcurrency} ${variant} round ${round + 1}: ${count(result.jobsPerSec)} jobs/s, ` +
-          `CPU ${result.workerCpuUs.toFixed(1)} µs workers + ${result.redisCpuUs.toFixed(1)} µs Redis per job`,
-      );
-    }
-  }
+  const results = await inRounds(drainVariants, rounds, {
+    admin,
+    log,
+    run: (variant, round) =>
+      drainInProcesses({ redisUrl, prefix: `bench${round}`, variant, jobs, concurrency: processConcurrency, processes, warmUpJobs: Math.min(jobs, 2_000) }),
+    describe: (variant, round, result) =>
+      `drain ${processes} processes × c=${processConcurrency} ${variant} round ${round + 1}: ${count(result.jobsPerSec)} jobs/s, ` +
+      `CPU ${result.workerCpuUs.toFixed(1)} µs workers + ${result.redisCpuUs.toFixed(1)} µs Redis per job`,
+  });
   await admin.flushall();
   const multi = row(`${processes} worker processes × concurrency ${processConcurrency}`, results);
   lines.push(multi.line);

@@ -8,7 +8,7 @@
 import { drainRound } from './drain.ts';
 import { latencyRun, latencyVariants, type LatencyResult, type LatencyVariant } from './latency.ts';
 import { formatMs } from './percentiles.ts';
-import { balancedOrder, count, median } from './rounds.ts';
+import { count, inRounds, median } from './rounds.ts';
 import type { SectionContext, SectionOutput } from './section.ts';
 import { atMost, TARGETS, type TargetCheck } from './targets.ts';
 
@@ -103,11 +103,11 @@ export async function measureLatency(ctx: SectionContext, settings: LatencySetti
   const json: Record<string, unknown> = { settings, maxDrainPerSec: maxDrain };
   const checks: TargetCheck[] = [];
   for (const { label, rateOf } of runs) {
-    const results = Object.fromEntries(latencyVariants.map((v) => [v, [] as LatencyResult[]])) as Record<LatencyVariant, LatencyResult[]>;
-    for (let round = 0; round < rounds; round++) {
-      for (const variant of balancedOrder(latencyVariants, round)) {
-        await admin.flushall();
-        const result = await latencyRun({
+    const results = await inRounds(latencyVariants, rounds, {
+      admin,
+      log,
+      run: (variant, round) =>
+        latencyRun({
           redisUrl,
           prefix: `latency${round}`,
           variant,
@@ -115,16 +115,13 @@ export async function measureLatency(ctx: SectionContext, settings: LatencySetti
           durationMs: settings.durationMs,
           warmUpMs: settings.warmUpMs,
           concurrency: settings.concurrency,
-        });
-        results[variant].push(result);
-        log(
-          `latency ${count(result.ratePerSec)}/s ${variant} round ${round + 1}: p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, ` +
-            `p99 ${formatMs(result.p99Ms)}, max ${formatMs(result.maxMs)}; ${count(result.achievedPerSec)} added/s` +
-            (result.notStarted ? `, ${result.notStarted} never started` : '') +
-            (result.refused ? `, ${result.refused} adds refused (${result.firstRefusal})` : ''),
-        );
-      }
-    }
+        }),
+      describe: (variant, round, result) =>
+        `latency ${count(result.ratePerSec)}/s ${variant} round ${round + 1}: p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, ` +
+        `p99 ${formatMs(result.p99Ms)}, max ${formatMs(result.maxMs)}; ${count(result.achievedPerSec)} added/s` +
+        (result.notStarted ? `, ${result.notStarted} never started` : '') +
+        (result.refused ? `, ${result.refused} adds refused (${result.firstRefusal})` : ''),
+    });
     const summary = {} as Record<LatencyVariant, LatencySummary>;
     for (const v of latencyVariants) summary[v] = summarise(rateOf(v), results[v]);
     const cell = (v: LatencyVariant) => {

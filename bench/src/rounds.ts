@@ -19,6 +19,33 @@ export function balancedOrder<V>(variants: readonly V[], round: number): V[] {
   return n % 2 === 1 && Math.floor(round / n) % 2 === 1 ? order.reverse() : order;
 }
 
+/**
+ * Runs every variant once a round for `rounds` rounds, in balancedOrder, each on a Redis
+ * emptied first; logs each result (`describe` gets the 0-based round) and returns each
+ * variant's results in round order.
+ */
+export async function inRounds<V extends string, R>(
+  variants: readonly V[],
+  rounds: number,
+  steps: {
+    admin: { flushall(): Promise<unknown> };
+    run: (variant: V, round: number) => Promise<R>;
+    describe: (variant: V, round: number, result: R) => string;
+    log: (line: string) => void;
+  },
+): Promise<Record<V, R[]>> {
+  const results = Object.fromEntries(variants.map((v) => [v, [] as R[]])) as Record<V, R[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of balancedOrder(variants, round)) {
+      await steps.admin.flushall();
+      const result = await steps.run(variant, round);
+      results[variant].push(result);
+      steps.log(steps.describe(variant, round, result));
+    }
+  }
+  return results;
+}
+
 /** The widest (max − min) ÷ median over the variants' rounds, halved: how far one run can be trusted. */
 export function spreadOf<V extends string>(byVariant: Record<V, readonly number[]>, variants: readonly V[]): string {
   const widest = Math.max(...variants.map((v) => (Math.max(...byVariant[v]) - Math.min(...byVariant[v])) / median(byVariant[v])));
