@@ -50,14 +50,7 @@ export function topologyOf(settings: RedisConnectionSettings): RedisTopology {
 
 /** Parses a redis:// or rediss:// URL into ioredis options. */
 export function redisOptionsFromUrl(url: string): RedisOptions {
-  const topology = standaloneTopology(url);
-  return {
-    host: topology.host,
-    port: topology.port,
-    ...topology.auth,
-    ...(topology.db !== undefined ? { db: topology.db } : {}),
-    ...(topology.tls ? { tls: tlsOptions(topology.tls) } : {}),
-  };
+  return whereOptions(standaloneTopology(url));
 }
 
 /**
