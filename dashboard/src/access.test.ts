@@ -2,7 +2,7 @@ import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditKey, type AuditEntry } from './access/audit-log.ts';
 import { sessionKey } from './access/session-store.ts';
-import { basic, loginForm, pageCsrf, postLogin, signIn, testUsers } from './access-fixture.ts';
+import { basic, loginForm, pageCsrf, postLogin, signIn, signOut, testUsers } from './access-fixture.ts';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 
 const redisUrl = inject('redisUrl');
@@ -112,12 +112,7 @@ describe('dashboard access with users configured', () => {
 
     const noToken = await fetch(`${second.url}/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: ada.cookie } });
     expect(noToken.status).toBe(403);
-    const out = await fetch(`${second.url}/logout`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: ada.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ _csrf: ada.csrf }),
-    });
+    const out = await signOut(second.url, ada);
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe('/login');
     expect(out.headers.getSetCookie()[0]).toMatch(/^conveyor_session=; .*Max-Age=0/);

@@ -4,7 +4,7 @@ import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { basic, signIn, testUsers } from './access-fixture.ts';
+import { basic, signIn, signOut, testUsers } from './access-fixture.ts';
 import { sessionKey } from './access/session-store.ts';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 import { openEventStream, type EventStreamClient, type StreamEvent } from './event-stream-fixture.ts';
@@ -173,12 +173,7 @@ describe('who may follow the overview stream', () => {
     expect(stream.response.status).toBe(200);
     await stream.next((e) => e.event === 'overview', { what: 'a first snapshot' });
 
-    const out = await fetch(`${dash.url}/logout`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: vic.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ _csrf: vic.csrf }),
-    });
+    const out = await signOut(dash.url, vic);
     expect(out.status).toBe(303);
     const from = stream.events.length;
     await stream.next((e) => e.event === 'signed-out', { from, what: 'the signed-out event' });

@@ -12,15 +12,27 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((o) => o.close()));
 });
 
+/** A fresh prefix, a connection closed after the test, and t0: the start of a minute ten minutes ago. */
+function setUp(name: string) {
+  const prefix = testPrefix(name);
+  const redis = new Redis(inject('redisUrl'));
+  opened.push({ close: async () => redis.disconnect() });
+  const t0 = (Math.floor(Date.now() / MINUTE_MS) - 10) * MINUTE_MS;
+  return { prefix, redis, t0 };
+}
+
+/** The `email` queue under `prefix`, on its own connection, closed after the test. */
+function emailQueue(redis: Redis, prefix: string): Queue {
+  const queue = new Queue('email', { connection: redis.duplicate(), prefix });
+  opened.push(queue);
+  return queue;
+}
+
 describe('queue history', () => {
   it('turns per-minute snapshots and samples into points of any step, rates from counter differences', async () => {
-    const prefix = testPrefix('qm');
-    const redis = new Redis(inject('redisUrl'));
-    opened.push({ close: async () => redis.disconnect() });
-    const queue = new Queue('email', { connection: redis.duplicate(), prefix });
-    opened.push(queue);
     // A fixed clock: minute m0 starts at t0.
-    const t0 = (Math.floor(Date.now() / MINUTE_MS) - 10) * MINUTE_MS;
+    const { prefix, redis, t0 } = setUp('qm');
+    const queue = emailQueue(redis, prefix);
     let clock = t0;
     const recorder = createQueueModelRecorder({ redis, prefix, concurrency: {}, now: () => clock, heartbeatMs: 3_600_000 });
     opened.push(recorder);
@@ -57,12 +69,8 @@ describe('queue history', () => {
   });
 
   it('reports the minute in progress as a partial point, rates over its elapsed seconds', async () => {
-    const prefix = testPrefix('qm-partial');
-    const redis = new Redis(inject('redisUrl'));
-    opened.push({ close: async () => redis.disconnect() });
-    const queue = new Queue('email', { connection: redis.duplicate(), prefix });
-    opened.push(queue);
-    const t0 = (Math.floor(Date.now() / MINUTE_MS) - 10) * MINUTE_MS;
+    const { prefix, redis, t0 } = setUp('qm-partial');
+    const queue = emailQueue(redis, prefix);
     const snap = (atMs: number) => snapshotQueue(redis, { prefix, queue: 'email', nowMs: atMs, historyTtlSec: 3_600 });
 
     await snap(t0 + 1_000);
@@ -88,10 +96,7 @@ describe('queue history', () => {
   });
 
   it("leaves the partial point's rates null until MIN_PARTIAL_SPAN_MS have elapsed", async () => {
-    const prefix = testPrefix('qm-partial-short');
-    const redis = new Redis(inject('redisUrl'));
-    opened.push({ close: async () => redis.disconnect() });
-    const t0 = (Math.floor(Date.now() / MINUTE_MS) - 10) * MINUTE_MS;
+    const { prefix, redis, t0 } = setUp('qm-partial-short');
     await snapshotQueue(redis, { prefix, queue: 'email', nowMs: t0 + 1_000, historyTtlSec: 3_600 });
     const nowMs = t0 + 1_000 + MIN_PARTIAL_SPAN_MS - 1;
     const [point] = await readQueueHistory(redis, { prefix, queue: 'email', fromMs: t0, toMs: nowMs, nowMs });
