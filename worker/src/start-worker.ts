@@ -98,9 +98,6 @@ export interface StartWorkerDeps {
   sealer?: PayloadSealer;
 }
 
-/** Minutes of BullMQ's own completed/failed counts kept (its `metrics` option): one week. */
-const METRICS_MAX_DATA_POINTS = 7 * 24 * 60;
-
 /** How long putting an aborted job back to waiting may take at shutdown, in ms. */
 const RELEASE_TIMEOUT_MS = 2_000;
 /** The same worker error is logged at most once per this many ms (Redis outages repeat them). */
@@ -240,10 +237,9 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
     maxStalledCount: locks.maxStalledCount,
     drainDelay: DRAIN_DELAY_SEC,
     settings: { backoffStrategy },
-    // BullMQ's completed/failed counters, kept atomically as jobs finish: the departures the
-    // queue model's arrival count rests on (@conveyor/shared queue-model/snapshot.ts). Part
-    // of recording figures: off with the recorder.
-    ...(recorder ? { metrics: { maxDataPoints: METRICS_MAX_DATA_POINTS } } : {}),
+    // No BullMQ `metrics` option: its counters cost two Redis commands in every job's
+    // finishing script. The queue model counts departures in the recorder instead
+    // (@conveyor/shared queue-model/snapshot.ts says what that trades).
   });
 
   let lastError = { message: '', atMs: 0 };

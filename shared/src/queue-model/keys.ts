@@ -20,7 +20,8 @@
  *   a             `<arrivals>:<completed>:<failed>:<ms>`: the first counter snapshot taken
  *                 in the slot (HSETNX: first writer wins, so many writers never disagree)
  *
- *   <prefix>:<queue>:qm:totals       hash ok / fa / dl since the start (Prometheus counters)
+ *   <prefix>:<queue>:qm:totals       hash ok / fa / dl since the start (Prometheus counters; ok and
+ *                                    dl are also the departures of the arrival count, snapshot.ts)
  *   <prefix>:<queue>:qm:hist         hash of histogram fields since the start (Prometheus histograms)
  */
 

@@ -1,8 +1,9 @@
 /**
  * The worker's side of the queue model: it measures each attempt in memory (no Redis call
- * on the job's path) and adds the counts to Redis once a second, one pipeline for all its
- * queues. A SIGKILLed worker loses at most its last second of samples — never a job, and
- * never the arrival/departure counters, which BullMQ keeps atomically (snapshot.ts).
+ * on the job's path) and adds the counts to Redis once a second, one transaction for all its
+ * queues. Its completed and dead-lettered totals are also the departures the arrival count
+ * rests on (snapshot.ts). A SIGKILLed worker loses at most its last second of counts —
+ * never a job — which lowers the arrival count by the jobs it finished in that second.
  *
  * Every ten seconds it also heartbeats its queues (live workers and their concurrency, for
  * ρ) and takes a snapshot of each, so the arrival history has a point per slot and minute

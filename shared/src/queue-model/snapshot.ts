@@ -6,13 +6,21 @@
  * with no hook on the enqueue path:
  *
  *     arrivals(t) = jobs in the queue now (waiting, prioritized, delayed, active, paused,
- *                   waiting-children) + jobs that ever left it (BullMQ's completed and
- *                   failed counters, which moveToFinished increments atomically when the
- *                   workers run with `metrics` on, as Conveyor's do)
+ *                   waiting-children, failed and not yet dead-lettered)
+ *                 + jobs that ever left it (completed, and dead-lettered: the `ok` and `dl`
+ *                   totals the workers' recorders add, recorder.ts)
  *
  * A retried job never leaves (active → delayed → waiting), so it is one arrival; a redriven
  * dead letter re-enters, so it is a new one. Jobs deleted from the queue by hand (remove,
  * clean, drain) leave uncounted and lower the figure: the README says so.
+ *
+ * The departures are the recorders' counts, added once a second, not counters kept inside
+ * BullMQ's finishing script (its `metrics` option): those cost two Redis commands on every
+ * job, about 5 % of a no-op job's Redis time. The price is a lag and a crash window: a job
+ * that finished less than a flush ago is briefly in neither term (arrivals read up to one
+ * flush's worth low, and catch up), and a SIGKILLed worker's last unflushed second of
+ * completions is never added, which lowers the arrival count by those jobs for good, as a
+ * manual removal does. Jobs are never lost by it; only the figure is.
  *
  * Each snapshot's counters (`arrivals:completed:failed:ms`) are also written, first writer
  * wins (HSETNX), into the current 10-second slot and minute (keys.ts): rates over a window
@@ -20,7 +28,7 @@
  * never double-count.
  */
 import type { Redis } from 'ioredis';
-import { LIVE_TTL_SEC, minuteKey, minuteOf, queueKeyPrefix, slotKey, slotOf } from './keys.ts';
+import { LIVE_TTL_SEC, minuteKey, minuteOf, queueKeyPrefix, slotKey, slotOf, totalsKey } from './keys.ts';
 
 const SNAPSHOT_SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -31,9 +39,11 @@ local delayed = redis.call('ZCARD', KEYS[4])
 local delayedDue = redis.call('ZCOUNT', KEYS[4], 0, now * 4096 + 4095)
 local paused = redis.call('LLEN', KEYS[5])
 local children = redis.call('ZCARD', KEYS[6])
-local completed = tonumber(redis.call('HGET', KEYS[7], 'count') or '0')
-local failed = tonumber(redis.call('HGET', KEYS[8], 'count') or '0')
-local arrivals = waiting + active + prioritized + delayed + paused + children + completed + failed
+local failedNow = redis.call('ZCARD', KEYS[8])
+local departed = redis.call('HMGET', KEYS[7], 'ok', 'dl')
+local completed = tonumber(departed[1] or '0') or 0
+local failed = tonumber(departed[2] or '0') or 0
+local arrivals = waiting + active + prioritized + delayed + paused + children + failedNow + completed + failed
 local mark = arrivals .. ':' .. completed .. ':' .. failed .. ':' .. now
 if redis.call('HSETNX', KEYS[9], 'a', mark) == 1 then redis.call('EXPIRE', KEYS[9], ARGV[2]) end
 if redis.call('HSETNX', KEYS[10], 'a', mark) == 1 then redis.call('EXPIRE', KEYS[10], ARGV[3]) end
@@ -71,7 +81,7 @@ export interface QueueSnapshot {
   delayedDue: number;
   paused: number;
   waitingChildren: number;
-  /** BullMQ's counters of jobs moved to completed / failed (final failures) since the start. */
+  /** Jobs completed / dead-lettered since the start: the recorders' totals (recorder.ts), up to a flush behind. */
   completedTotal: number;
   failedTotal: number;
   /** When the oldest job ready to run became ready (enqueue or due time); null when none. */
@@ -103,8 +113,8 @@ export async function snapshotQueue(
     `${base}delayed`,
     `${base}paused`,
     `${base}waiting-children`,
-    `${base}metrics:completed`,
-    `${base}metrics:failed`,
+    totalsKey(options.prefix, options.queue),
+    `${base}failed`,
     slotKey(options.prefix, options.queue, slotOf(now)),
     minuteKey(options.prefix, options.queue, minuteOf(now)),
   ];
