@@ -1,6 +1,6 @@
 import { ConfigError } from '@conveyor/shared';
 import { describe, expect, it } from 'vitest';
-import { DEV_WEBHOOK_SIGNING_SECRET, loadWorkerConfig, resolveConcurrency } from './config.ts';
+import { DEV_WEBHOOK_SIGNING_SECRET, loadWorkerConfig, resolveConcurrency, resolveFleetLimits } from './config.ts';
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -77,5 +77,52 @@ describe('concurrency precedence', () => {
     expect(resolveConcurrency('report', { defaultConcurrency: 7, overrides: { report: 4 } })).toBe(4);
     expect(resolveConcurrency('report', { defaultConcurrency: 7, overrides: {} })).toBe(2);
     expect(resolveConcurrency('webhook', { defaultConcurrency: 7, overrides: {} })).toBe(7);
+  });
+});
+
+describe('fleet-wide limits', () => {
+  it('has none unless the catalog or the environment sets them', () => {
+    expect(loadWorkerConfig({}).fleetLimits).toEqual({ email: {}, webhook: {}, report: {} });
+  });
+
+  it('reads per-queue WORKER_GLOBAL_CONCURRENCY and WORKER_RATE_LIMIT for the selected queues', () => {
+    const config = loadWorkerConfig({
+      WORKER_QUEUES: 'email,webhook',
+      WORKER_GLOBAL_CONCURRENCY: 'email=20, webhook=5',
+      WORKER_RATE_LIMIT: 'email=100/1000,report=1/60000',
+    });
+    expect(config.fleetLimits).toEqual({
+      email: { globalConcurrency: 20, rateLimit: { max: 100, durationMs: 1_000 } },
+      webhook: { globalConcurrency: 5 },
+    });
+  });
+
+  it('prefers the environment over the catalog, and lets `none` lift a catalog limit', () => {
+    const declared = { globalConcurrency: 3, rateLimit: { max: 10, durationMs: 1_000 } };
+    expect(resolveFleetLimits(declared, {})).toEqual(declared);
+    expect(resolveFleetLimits(declared, { globalConcurrency: 7 })).toEqual({ ...declared, globalConcurrency: 7 });
+    expect(resolveFleetLimits(declared, { rateLimit: { max: 1, durationMs: 5 } })).toEqual({ globalConcurrency: 3, rateLimit: { max: 1, durationMs: 5 } });
+    expect(resolveFleetLimits(declared, { globalConcurrency: 'none', rateLimit: 'none' })).toEqual({});
+    expect(resolveFleetLimits({}, { globalConcurrency: 'none' })).toEqual({});
+    expect(loadWorkerConfig({ WORKER_GLOBAL_CONCURRENCY: 'email=none', WORKER_RATE_LIMIT: 'email=none' }).fleetLimits.email).toEqual({});
+  });
+
+  it('refuses malformed, unknown, repeated or out-of-range limits, naming the variable', () => {
+    const error = configError({
+      WORKER_GLOBAL_CONCURRENCY: 'email=0,sms=3,webhook,report=2,report=4',
+      WORKER_RATE_LIMIT: 'email=100,webhook=0/1000,report=5/0,sms=1/1',
+    });
+    const byVariable = (variable: string) =>
+      error.problems.filter((p) => p.variable === variable).map((p) => p.message).join('\n');
+    const concurrency = byVariable('WORKER_GLOBAL_CONCURRENCY');
+    expect(concurrency).toContain('limit of "email": globalConcurrency must be an integer ≥ 1');
+    expect(concurrency).toContain('unknown queue "sms"');
+    expect(concurrency).toContain('"webhook" is not queue=number or queue=none');
+    expect(concurrency).toContain('queue "report" is given twice');
+    const rate = byVariable('WORKER_RATE_LIMIT');
+    expect(rate).toContain('"email=100" is not queue=max/durationMs or queue=none (e.g. email=100/1000)');
+    expect(rate).toContain('limit of "webhook": rateLimit.max must be an integer ≥ 1');
+    expect(rate).toContain('limit of "report": rateLimit.durationMs must be an integer ≥ 1');
+    expect(rate).toContain('unknown queue "sms"');
   });
 });

@@ -16,6 +16,13 @@
  *
  * Per-attempt timeout of a kind: `WORKER_JOB_TIMEOUT_MS` for that kind
  * (`webhook.deliver=2000,report.generate=60000`), else the kind's `policy.timeoutMs`.
+ *
+ * Fleet-wide limits of a queue (see fleet-limits.ts), each on its own:
+ *   1. `WORKER_GLOBAL_CONCURRENCY` for that queue (`email=20,webhook=none`) /
+ *      `WORKER_RATE_LIMIT` for that queue (`email=100/1000`: 100 starts per 1000 ms);
+ *      `none` lifts the catalog's limit;
+ *   2. the queue's `globalConcurrency` / `rateLimit` in the catalog;
+ *   3. no limit.
  */
 import {
   baseEnvShape,
@@ -27,13 +34,16 @@ import {
   envBool,
   envInt,
   envList,
+  fleetLimitsProblems,
   isJobName,
   jobNames,
   loadConfig,
   queueLockSettings,
   queueNames,
+  type FleetLimits,
   type JobName,
   type PayloadKey,
+  type RateLimit,
   type QueueDefinition,
   type QueueLockSettings,
   type QueueName,
@@ -88,6 +98,52 @@ const workerQueueConcurrency = envList('').transform((items, ctx) => {
     }
   }
   return overrides;
+});
+
+/** `none` in a per-queue limit variable: this queue has no such limit, whatever the catalog says. */
+const NO_LIMIT = 'none';
+
+/**
+ * A per-queue map variable `queue=value,…` whose values `parseValue` reads (undefined: not
+ * that syntax; a string: why the value is out of range). `none` is taken as is.
+ */
+function perQueueLimits<T>(example: string, parseValue: (text: string) => T | string | undefined) {
+  return envList('').transform((items, ctx) => {
+    const overrides: Partial<Record<QueueName, T | typeof NO_LIMIT>> = {};
+    for (const item of items) {
+      const match = /^([^=\s]+)\s*=\s*(\S+)$/.exec(item);
+      const [, queue = '', text = ''] = match ?? [];
+      const value = text === NO_LIMIT ? NO_LIMIT : parseValue(text);
+      if (!match || value === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not ${example}` });
+      } else if (!isQueueName(queue)) {
+        ctx.addIssue({ code: 'custom', message: `unknown queue "${queue}"; known queues: ${knownQueues()}` });
+      } else if (typeof value === 'string' && value !== NO_LIMIT) {
+        ctx.addIssue({ code: 'custom', message: `limit of "${queue}": ${value}` });
+      } else if (queue in overrides) {
+        ctx.addIssue({ code: 'custom', message: `queue "${queue}" is given twice` });
+      } else {
+        overrides[queue] = value;
+      }
+    }
+    return overrides;
+  });
+}
+
+/** `WORKER_GLOBAL_CONCURRENCY`: `queue=n` or `queue=none`, e.g. `email=20,webhook=none`. */
+const workerGlobalConcurrency = perQueueLimits<number>('queue=number or queue=none (e.g. email=20,webhook=none)', (text) => {
+  if (!/^\d+$/.test(text)) return undefined;
+  const [problem] = fleetLimitsProblems({ globalConcurrency: Number(text) });
+  return problem ?? Number(text);
+});
+
+/** `WORKER_RATE_LIMIT`: `queue=max/durationMs` or `queue=none`, e.g. `email=100/1000,webhook=none`. */
+const workerRateLimit = perQueueLimits<RateLimit>('queue=max/durationMs or queue=none (e.g. email=100/1000)', (text) => {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  if (!match) return undefined;
+  const rateLimit = { max: Number(match[1]), durationMs: Number(match[2]) };
+  const [problem] = fleetLimitsProblems({ rateLimit });
+  return problem ?? rateLimit;
 });
 
 /** An integer variable with no default: unset means "not overridden". */
@@ -159,6 +215,10 @@ export const workerEnvSchema = z.object({
   WORKER_MAX_STALLED_COUNT: optionalEnvInt({ min: 0, max: 1_000 }),
   /** Per-kind attempt timeout, `webhook.deliver=2000`; wins over the catalog's timeoutMs. */
   WORKER_JOB_TIMEOUT_MS: workerJobTimeouts,
+  /** Per-queue fleet-wide concurrency, `email=20,webhook=none`; wins over the catalog's globalConcurrency. */
+  WORKER_GLOBAL_CONCURRENCY: workerGlobalConcurrency,
+  /** Per-queue fleet-wide rate limit, `email=100/1000` (starts per ms); wins over the catalog's rateLimit. */
+  WORKER_RATE_LIMIT: workerRateLimit,
   /** Record the queue model's figures (wait, service, failures) for this process's queues. Default true. */
   WORKER_RECORD_FIGURES: envBool(true),
   /** A queue with waiting jobs and no progress here for this long makes health answer 503, in ms. Default 60,000. */
@@ -188,6 +248,8 @@ export interface WorkerConfig {
   locks: Partial<Record<QueueName, QueueLockSettings>>;
   /** Per-kind attempt timeouts that replace the catalog's, in ms (WORKER_JOB_TIMEOUT_MS). */
   jobTimeoutMs: Partial<Record<JobName, number>>;
+  /** Resolved fleet-wide limits of every selected queue; `{}` means none (see fleet-limits.ts). */
+  fleetLimits: Partial<Record<QueueName, FleetLimits>>;
   /** No progress for this long with jobs waiting makes the health endpoints answer 503, in ms. */
   stuckAfterMs: number;
   /** REDIS_ALLOW_EVICTION: start on a Redis that may evict keys, with a warning. */
@@ -224,11 +286,25 @@ export function resolveLockSettings(queue: QueueName, overrides: Partial<QueueLo
   };
 }
 
+/** A queue's fleet-wide limits: env overrides (`none` lifts a limit), then its catalog definition's. */
+export function resolveFleetLimits(
+  definition: FleetLimits,
+  overrides: { globalConcurrency?: number | typeof NO_LIMIT; rateLimit?: RateLimit | typeof NO_LIMIT },
+): FleetLimits {
+  const globalConcurrency = overrides.globalConcurrency ?? definition.globalConcurrency;
+  const rateLimit = overrides.rateLimit ?? definition.rateLimit;
+  return {
+    ...(globalConcurrency !== undefined && globalConcurrency !== NO_LIMIT ? { globalConcurrency } : {}),
+    ...(rateLimit !== undefined && rateLimit !== NO_LIMIT ? { rateLimit: { ...rateLimit } } : {}),
+  };
+}
+
 /** Parses the environment (default `process.env`); throws a ConfigError naming every bad variable. */
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
   const parsed = loadConfig(workerEnvSchema, env);
   const concurrency: Partial<Record<QueueName, number>> = {};
   const locks: Partial<Record<QueueName, QueueLockSettings>> = {};
+  const fleetLimits: Partial<Record<QueueName, FleetLimits>> = {};
   const lockOverrides: Partial<QueueLockSettings> = {
     ...(parsed.WORKER_LOCK_DURATION_MS !== undefined ? { lockDurationMs: parsed.WORKER_LOCK_DURATION_MS } : {}),
     ...(parsed.WORKER_STALLED_INTERVAL_MS !== undefined ? { stalledIntervalMs: parsed.WORKER_STALLED_INTERVAL_MS } : {}),
@@ -241,6 +317,12 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       overrides: parsed.WORKER_QUEUE_CONCURRENCY,
     });
     locks[queue] = resolveLockSettings(queue, lockOverrides);
+    const globalConcurrency = parsed.WORKER_GLOBAL_CONCURRENCY[queue];
+    const rateLimit = parsed.WORKER_RATE_LIMIT[queue];
+    fleetLimits[queue] = resolveFleetLimits(catalog.queues[queue] as QueueDefinition, {
+      ...(globalConcurrency !== undefined ? { globalConcurrency } : {}),
+      ...(rateLimit !== undefined ? { rateLimit } : {}),
+    });
     const { lockRenewMs, lockDurationMs } = locks[queue]!;
     if (lockRenewMs !== undefined && lockRenewMs >= lockDurationMs) {
       const variable = parsed.WORKER_LOCK_RENEW_MS !== undefined ? 'WORKER_LOCK_RENEW_MS' : 'WORKER_LOCK_DURATION_MS';
@@ -269,6 +351,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     deadLetter: deadLetterSettingsFrom(parsed),
     locks,
     jobTimeoutMs: parsed.WORKER_JOB_TIMEOUT_MS,
+    fleetLimits,
     stuckAfterMs: parsed.WORKER_STUCK_AFTER_MS,
     allowEviction: parsed.REDIS_ALLOW_EVICTION,
     figures: { record: parsed.WORKER_RECORD_FIGURES, historyTtlSec: parsed.QUEUE_MODEL_HISTORY_DAYS * 86_400 },

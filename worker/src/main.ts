@@ -28,6 +28,7 @@ import type { Worker } from 'bullmq';
 import { loadWorkerConfig } from './config.ts';
 import { startDeadLetterSweep } from './dead-letter-sweep.ts';
 import { createHandlers } from './handlers/index.ts';
+import { applyFleetLimits } from './fleet-limits.ts';
 import { createHealthServer } from './health-server.ts';
 import { backlogFromQueues, watchProgress } from './progress-watch.ts';
 import { createWorkerStats, startWorker } from './start-worker.ts';
@@ -99,8 +100,11 @@ async function main(): Promise<void> {
   // fetching once it passed (or could not tell), never on a Redis that may evict jobs.
   const probe = createRedis({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker:check' }, logger);
   closer.add('redis settings check', () => probe.disconnect());
+  // Before fetching, the fleet-wide limits are written to Redis (fleet-limits.ts); a worker that
+  // cannot write them does not start, unless it is already shutting down.
   void checkRedisSettingsWhenReady(probe, logger, { allowEviction: config.allowEviction, onRefused: refuseToStart }).then(
-    (outcome) => {
+    async (outcome) => {
+      if (outcome !== 'refused') await applyFleetLimits({ redis: probe, prefix: config.prefix, limits: config.fleetLimits, logger });
       probe.disconnect();
       if (outcome === 'refused') return;
       for (const [queue, worker] of workers) {
@@ -108,7 +112,7 @@ async function main(): Promise<void> {
         worker.run().catch((error: unknown) => logger.error({ err: coerceError(error), queue }, 'worker stopped running'));
       }
     },
-  );
+  ).catch((error: unknown) => ([...workers.values()].some((worker) => worker.closing) ? undefined : failStart(error)));
 
   // Wedged-worker detection: backlogs read on a fail-fast connection, so a health check
   // during an outage answers at once.

@@ -79,6 +79,30 @@ export interface QueueDefinition {
   stalledIntervalMs?: number;
   /** Times a job may stall and be put back to waiting before it fails as stalled. Default 1. */
   maxStalledCount?: number;
+  /**
+   * Jobs of this queue running at once across every worker process (BullMQ global
+   * concurrency), an integer ≥ 1. Default: no fleet-wide cap, only each process's `concurrency`.
+   */
+  globalConcurrency?: number;
+  /** Job starts of this queue across every worker process, at most `max` per `durationMs`. Default: none. */
+  rateLimit?: RateLimit;
+}
+
+/**
+ * A fleet-wide rate limit: at most `max` job starts per `durationMs` (BullMQ's global rate
+ * limit, a fixed window that opens at the first start after the previous window closed).
+ */
+export interface RateLimit {
+  /** Job starts per window, an integer ≥ 1. */
+  max: number;
+  /** The window, in ms, an integer ≥ 1. */
+  durationMs: number;
+}
+
+/** A queue's fleet-wide limits; an absent field means "no such limit". */
+export interface FleetLimits {
+  globalConcurrency?: number;
+  rateLimit?: RateLimit;
 }
 
 /** How a queue's running jobs are locked and recovered when their worker dies. */
@@ -129,6 +153,24 @@ export function lockSettingsProblems(settings: Partial<QueueLockSettings>): stri
     if (!(Number.isInteger(lockRenewMs) && lockRenewMs >= 100 && lockRenewMs < lockMs)) {
       problems.push(`lockRenewMs must be an integer ≥ 100 and below the lock duration (${lockMs})`);
     }
+  }
+  return problems;
+}
+
+/**
+ * Problems with a queue's fleet-wide limits (the worker's env overrides have the same bounds);
+ * empty when fine.
+ */
+export function fleetLimitsProblems(limits: FleetLimits): string[] {
+  const problems: string[] = [];
+  const { globalConcurrency, rateLimit } = limits;
+  const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 1;
+  if (globalConcurrency !== undefined && !isCount(globalConcurrency)) {
+    problems.push('globalConcurrency must be an integer ≥ 1');
+  }
+  if (rateLimit !== undefined) {
+    if (!isCount(rateLimit.max)) problems.push('rateLimit.max must be an integer ≥ 1');
+    if (!isCount(rateLimit.durationMs)) problems.push('rateLimit.durationMs must be an integer ≥ 1');
   }
   return problems;
 }
@@ -228,6 +270,8 @@ export function defineCatalog<
     if (queue.endsWith('-dlq')) throw new Error(`queue name "${queue}" may not end in -dlq (reserved)`);
     const lockProblems = lockSettingsProblems(queues[queue] as QueueDefinition);
     if (lockProblems.length > 0) throw new Error(`queue "${queue}" has bad lock settings: ${lockProblems.join('; ')}`);
+    const limitProblems = fleetLimitsProblems(queues[queue] as QueueDefinition);
+    if (limitProblems.length > 0) throw new Error(`queue "${queue}" has bad fleet limits: ${limitProblems.join('; ')}`);
   }
   for (const kind of kinds) {
     if (!KIND_NAME.test(kind.name)) throw new Error(`job kind "${kind.name}" must look like <queue>.<verb>`);
