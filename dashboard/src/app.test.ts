@@ -87,9 +87,9 @@ describe('dashboard over real HTTP with jobs in every state', () => {
     const response = await fetch(`${dash.url}/api/queues`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/application\/json/);
-    const body = (await response.json()) as { queues: { figures: unknown }[]; generatedAt: string };
+    const body = (await response.json()) as { queues: { figures: unknown; recommendedWorkers: unknown }[]; generatedAt: string };
     expect(Number.isNaN(Date.parse(body.generatedAt))).toBe(false);
-    expect(body.queues.map(({ figures: _, ...summary }) => summary)).toEqual([
+    expect(body.queues.map(({ figures: _, recommendedWorkers: __, ...summary }) => summary)).toEqual([
       {
         name: 'email',
         description: 'Transactional e-mail: short, I/O-bound jobs',
@@ -115,6 +115,9 @@ describe('dashboard over real HTTP with jobs in every state', () => {
       expect.objectContaining({ queue: 'webhook', backlog: { total: 2, waiting: 2, prioritized: 0, delayedDue: 0 }, inService: 0 }),
       expect.objectContaining({ queue: 'report', backlog: { total: 0, waiting: 0, prioritized: 0, delayedDue: 0 }, inService: 1 }),
     ]);
+    // And the worker processes each needs (metrics.test.ts sizes a real load): every queue has
+    // work and no measured service time, so one each.
+    expect(body.queues.map((q) => q.recommendedWorkers)).toEqual([1, 1, 1]);
   });
 
   it('renders the same queues on the overview page: figures, health, links and a paused badge', async () => {

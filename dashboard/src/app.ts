@@ -5,7 +5,7 @@
  * sign-in check for whatever is left, 404 and the one error handler. `main.ts` wires it to
  * real connections; tests listen on 127.0.0.1:0.
  */
-import { DEFAULT_HISTORY_TTL_SEC, isRedisReady, type CatalogQueues, type Logger } from '@conveyor/shared';
+import { DEFAULT_AUTOSCALE_TARGETS, DEFAULT_HISTORY_TTL_SEC, isRedisReady, type AutoscaleTargets, type CatalogQueues, type Logger } from '@conveyor/shared';
 import express, { type Express, type Request } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
@@ -63,6 +63,8 @@ export interface AppDeps {
   redriveTaskThreshold?: number;
   /** Longest life of one overview event stream before the browser reconnects (and is let in again), in ms. Default 600,000 (10 min). */
   streamMaxAgeMs?: number;
+  /** Targets of the recommended worker count on /metrics and /api/queues. Default utilization 0.7, drain 300 s. */
+  autoscale?: AutoscaleTargets;
 }
 
 const defaults = { refreshMs: 5_000, commandTimeoutMs: 1_000, redriveTaskThreshold: REDRIVE_TASK_THRESHOLD } as const;
@@ -101,7 +103,8 @@ export function createApp(deps: AppDeps): Express {
   });
   const overviewFeed =
     deps.overviewFeed ?? createOverviewFeed({ queues, redis, prefix, historyTtlSec, refreshMs, commandTimeoutMs, logger, ...(deps.alerts ? { alerts: deps.alerts } : {}) });
-  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure, redriveTaskThreshold, overviewFeed, ...(deps.alerts ? { alerts: deps.alerts } : {}), ...(deps.streamMaxAgeMs === undefined ? {} : { streamMaxAgeMs: deps.streamMaxAgeMs }) };
+  const autoscale = deps.autoscale ?? DEFAULT_AUTOSCALE_TARGETS;
+  const context: RouteContext = { queues, redis, prefix, historyTtlSec, logger, refreshMs, commandTimeoutMs, boardPath, access, cookieSecure, redriveTaskThreshold, overviewFeed, autoscale, ...(deps.alerts ? { alerts: deps.alerts } : {}), ...(deps.streamMaxAgeMs === undefined ? {} : { streamMaxAgeMs: deps.streamMaxAgeMs }) };
 
   const app = express();
   app.disable('x-powered-by');

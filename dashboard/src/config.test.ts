@@ -107,3 +107,37 @@ describe('dashboard users from docker-compose', () => {
     expect(await verifyPassword('conveyor-dev', user!.hash)).toBe(true);
   });
 });
+
+describe('dashboard autoscale targets', () => {
+  it('defaults to 0.7 utilization and a 300 s drain, and reads both from the environment', () => {
+    expect(loadDashboardConfig({})).toMatchObject({ DASHBOARD_AUTOSCALE_TARGET_UTILIZATION: 0.7, DASHBOARD_AUTOSCALE_DRAIN_SEC: 300 });
+    expect(loadDashboardConfig({ DASHBOARD_AUTOSCALE_TARGET_UTILIZATION: ' 0.85 ', DASHBOARD_AUTOSCALE_DRAIN_SEC: '120' })).toMatchObject({
+      DASHBOARD_AUTOSCALE_TARGET_UTILIZATION: 0.85,
+      DASHBOARD_AUTOSCALE_DRAIN_SEC: 120,
+    });
+    expect(loadDashboardConfig({ DASHBOARD_AUTOSCALE_TARGET_UTILIZATION: '1' }).DASHBOARD_AUTOSCALE_TARGET_UTILIZATION).toBe(1);
+    expect(loadDashboardConfig({ DASHBOARD_AUTOSCALE_TARGET_UTILIZATION: '.5' }).DASHBOARD_AUTOSCALE_TARGET_UTILIZATION).toBe(0.5);
+  });
+
+  it.each([
+    ['DASHBOARD_AUTOSCALE_TARGET_UTILIZATION', '0', /above 0 and at most 1/],
+    ['DASHBOARD_AUTOSCALE_TARGET_UTILIZATION', '1.5', /above 0 and at most 1/],
+    ['DASHBOARD_AUTOSCALE_TARGET_UTILIZATION', '70%', /above 0 and at most 1/],
+    ['DASHBOARD_AUTOSCALE_TARGET_UTILIZATION', '-0.5', /above 0 and at most 1/],
+    ['DASHBOARD_AUTOSCALE_DRAIN_SEC', '0', />=1/],
+    ['DASHBOARD_AUTOSCALE_DRAIN_SEC', '5m', /expected an integer between 1 and 86400/],
+  ])('refuses %s=%s, naming the variable and the value', (variable, value, message) => {
+    let thrown: unknown;
+    try {
+      loadDashboardConfig({ [variable]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const problems = (thrown as ConfigError).problems;
+    expect(problems.map((p) => p.variable)).toEqual([variable]);
+    expect(problems[0]!.message).toMatch(message);
+    expect((thrown as ConfigError).message).toContain(`${variable}: `);
+    expect((thrown as ConfigError).message).toContain(JSON.stringify(value));
+  });
+});

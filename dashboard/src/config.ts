@@ -1,8 +1,29 @@
 /** The dashboard's configuration: the shared variables plus its own, read once at start-up. */
-import { baseEnvShape, checkRedisTopology, envInt, envParsed, loadConfig, redisTopologyOf, type RedisTopology } from '@conveyor/shared';
+import {
+  baseEnvShape,
+  checkRedisTopology,
+  DEFAULT_AUTOSCALE_TARGETS,
+  envInt,
+  envParsed,
+  loadConfig,
+  redisTopologyOf,
+  type RedisTopology,
+} from '@conveyor/shared';
 import { z } from 'zod';
 import { DashboardUsersError, parseDashboardUsers } from './access/users.ts';
 import { AlertRulesError, loadAlertRulesFile } from './alerts/alert-rules.ts';
+
+/** A decimal variable above 0 and at most 1, such as `0.7`. */
+function envFraction(defaultValue: number) {
+  const expected = 'expected a decimal number above 0 and at most 1, such as 0.7';
+  return z
+    .string()
+    .trim()
+    .regex(/^(?:\d+(?:\.\d*)?|\.\d+)$/, expected)
+    .transform(Number)
+    .pipe(z.number().gt(0, expected).max(1, expected))
+    .default(defaultValue);
+}
 
 export const dashboardEnvSchema = z.object({
   ...baseEnvShape,
@@ -34,6 +55,13 @@ export const dashboardEnvSchema = z.object({
   DASHBOARD_PUBLIC_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })]).default(''),
   /** Longest life of one overview event stream before the browser reconnects and is let in again, in ms. Default 600,000 (10 min). */
   DASHBOARD_STREAM_MAX_AGE_MS: envInt(600_000, { min: 10_000, max: 86_400_000 }),
+  /**
+   * conveyor_queue_recommended_workers (queue-model/recommended-workers.ts): the share of the job
+   * slots it plans to keep busy in the steady state, above 0 and at most 1. Default 0.7.
+   */
+  DASHBOARD_AUTOSCALE_TARGET_UTILIZATION: envFraction(DEFAULT_AUTOSCALE_TARGETS.targetUtilization),
+  /** conveyor_queue_recommended_workers: the time it plans to work off the backlog in, in s. Default 300. */
+  DASHBOARD_AUTOSCALE_DRAIN_SEC: envInt(DEFAULT_AUTOSCALE_TARGETS.drainSec, { min: 1, max: 86_400 }),
 }).superRefine(checkRedisTopology);
 
 export type DashboardConfig = z.output<typeof dashboardEnvSchema> & {

@@ -2,7 +2,7 @@
  * Test fixture: the dashboard app wired to a real Redis and a private key prefix, listening on
  * 127.0.0.1:0. Never imported by app code; `close()` releases everything it opened.
  */
-import { createLogger, createRedis, openCatalogQueues, type CatalogQueues } from '@conveyor/shared';
+import { createLogger, createRedis, openCatalogQueues, type AutoscaleTargets, type CatalogQueues } from '@conveyor/shared';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { createApp, type AccessOptions } from './app.ts';
@@ -36,6 +36,8 @@ export async function startDashboard(options: {
   connectionName?: string;
   /** Longest life of one overview event stream, in ms; default the app's (10 min). */
   streamMaxAgeMs?: number;
+  /** Targets of the recommended worker count; default the app's (0.7, 300 s). */
+  autoscale?: AutoscaleTargets;
 }): Promise<DashboardFixture> {
   const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
   const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: options.connectionName ?? 'conveyor:dashboard-test' }, logger);
@@ -62,6 +64,7 @@ export async function startDashboard(options: {
     ...(options.access === undefined ? {} : { access: options.access }),
     ...(options.redriveTaskThreshold === undefined ? {} : { redriveTaskThreshold: options.redriveTaskThreshold }),
     ...(options.streamMaxAgeMs === undefined ? {} : { streamMaxAgeMs: options.streamMaxAgeMs }),
+    ...(options.autoscale === undefined ? {} : { autoscale: options.autoscale }),
   });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   return {

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     refreshMs: config.DASHBOARD_REFRESH_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     streamMaxAgeMs: config.DASHBOARD_STREAM_MAX_AGE_MS,
+    autoscale: { targetUtilization: config.DASHBOARD_AUTOSCALE_TARGET_UTILIZATION, drainSec: config.DASHBOARD_AUTOSCALE_DRAIN_SEC },
     access: {
       users: config.DASHBOARD_USERS,
       ...(config.DASHBOARD_SESSION_SECRET ? { sessionSecret: config.DASHBOARD_SESSION_SECRET } : {}),

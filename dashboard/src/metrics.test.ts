@@ -22,6 +22,7 @@ const gauges = [
   'conveyor_queue_arrival_rate_1m',
   'conveyor_queue_completion_rate_1m',
   'conveyor_queue_drain_eta_seconds',
+  'conveyor_queue_recommended_workers',
 ];
 const catalogQueues = ['email', 'webhook', 'report'];
 
@@ -77,7 +78,7 @@ describe('GET /metrics on the dashboard', () => {
         expect(metrics.help.get(name)?.length, name).toBeGreaterThan(10);
       }
     }
-    for (const name of [...counters, 'conveyor_queue_backlog', 'conveyor_queue_oldest_waiting_seconds', 'conveyor_workers_live']) {
+    for (const name of [...counters, 'conveyor_queue_backlog', 'conveyor_queue_oldest_waiting_seconds', 'conveyor_workers_live', 'conveyor_queue_recommended_workers']) {
       expect(metrics.series(name).map((s) => s.labels), name).toEqual(catalogQueues.map((queue) => ({ queue })));
     }
     for (const name of histograms) {
@@ -169,5 +170,66 @@ describe('GET /metrics on the dashboard', () => {
     expect(email.figures.totals).toMatchObject({ failedAttempts: 2, deadLettered: 2 });
     expect(Object.keys(email.figures.windows)).toEqual(['10s', '1m']);
     expect(email.figures.windows['1m'].service).toMatchObject({ count: expect.any(Number), p95Ms: expect.any(Number) });
+  });
+});
+
+describe('conveyor_queue_recommended_workers on GET /metrics', () => {
+  const prefix = testPrefix('metrics-autoscale');
+  // Drain the backlog within 2 minutes rather than the default 5, to see the target at work.
+  const autoscale = { targetUtilization: 0.7, drainSec: 120 };
+  let dash: DashboardFixture;
+  let redis: Redis;
+  let recorder: QueueModelRecorder;
+
+  async function scrape(): Promise<PrometheusExposition> {
+    const response = await fetch(`${dash.url}/metrics`);
+    expect(response.status).toBe(200);
+    return parsePrometheusText(await response.text());
+  }
+
+  beforeAll(async () => {
+    dash = await startDashboard({ redisUrl: inject('redisUrl'), prefix, autoscale });
+    redis = new Redis(inject('redisUrl'));
+    // One live worker process with 4 email slots, whose attempts took 4 s each.
+    recorder = createQueueModelRecorder({ redis, prefix, concurrency: { email: 4 }, flushMs: 60_000, heartbeatMs: 60_000 });
+    const now = Date.now();
+    for (let i = 0; i < 10; i++) recorder.attempt('email', { startedAtMs: now - 4_000, finishedAtMs: now, ok: true });
+    await recorder.flush();
+    // A backlog of 600 email jobs from a plain BullMQ client, and 3 report jobs that no worker has ever run.
+    const example = jobKinds['email.send'].example;
+    await dash.queues.get('email').addBulk(Array.from({ length: 600 }, () => ({ name: 'email.send', data: example })));
+    for (let i = 0; i < 3; i++) await dash.queues.get('report').add('report.generate', jobKinds['report.generate'].example);
+  });
+
+  afterAll(async () => {
+    await recorder?.close();
+    await redis?.quit();
+    await dash?.close();
+  });
+
+  it('sizes the workers by the backlog, the service time and the live slots per worker', async () => {
+    const metrics = await waitFor(
+      async () => {
+        const metrics = await scrape();
+        return metrics.value('conveyor_workers_live', { queue: 'email' }) === 1 ? metrics : undefined;
+      },
+      { what: "the recorder's heartbeat" },
+    );
+    expect(metrics.value('conveyor_queue_backlog', { queue: 'email' })).toBe(600);
+    expect(metrics.value('conveyor_workers_concurrency', { queue: 'email' })).toBe(4);
+    // Nothing arrives or runs while the test reads: no steady term. Draining 600 jobs of 4 s in
+    // 120 s takes 600 × 4 / 120 = 20 slots, 5 workers of 4 slots.
+    expect(metrics.value('conveyor_queue_recommended_workers', { queue: 'email' })).toBe(5);
+    // Report jobs with no worker and no service time ever measured: one worker, to measure it.
+    expect(metrics.value('conveyor_queue_recommended_workers', { queue: 'report' })).toBe(1);
+    // An idle, empty queue needs none.
+    expect(metrics.value('conveyor_queue_recommended_workers', { queue: 'webhook' })).toBe(0);
+  });
+
+  it('gives the same count per queue in /api/queues', async () => {
+    const response = await fetch(`${dash.url}/api/queues`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { queues: { name: string; recommendedWorkers: number | null }[] };
+    expect(Object.fromEntries(body.queues.map((q) => [q.name, q.recommendedWorkers]))).toEqual({ email: 5, webhook: 0, report: 1 });
   });
 });

@@ -11,9 +11,14 @@
  * histograms are written here, in the same text format.
  */
 import {
+  DEFAULT_AUTOSCALE_TARGETS,
+  meanOf,
   readLatencyTotals,
   readQueueModel,
+  RECOMMENDED_WORKERS_METRIC,
+  recommendedWorkers,
   toPrometheusHistogram,
+  type AutoscaleTargets,
   type Histogram,
   type LatencyTotals,
   type QueueFigures,
@@ -22,13 +27,21 @@ import type { Redis } from 'ioredis';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { callRedis } from './redis-call.ts';
 
+/** What a queue's value may read besides its figures. */
+interface QueueMetricContext {
+  /** The queue's since-the-start histograms; absent when not read. */
+  latency: LatencyTotals | undefined;
+  /** The targets of conveyor_queue_recommended_workers (DASHBOARD_AUTOSCALE_*). */
+  autoscale: AutoscaleTargets;
+}
+
 /** A counter or gauge with one series per queue. */
 interface QueueMetric {
   name: string;
   type: 'counter' | 'gauge';
   help: string;
   /** The queue's value; null leaves its series out (nothing to say yet). */
-  value: (figures: QueueFigures) => number | null;
+  value: (figures: QueueFigures, context: QueueMetricContext) => number | null;
 }
 
 /** A histogram with one series per queue, from the since-the-start totals. */
@@ -115,7 +128,24 @@ export const queueMetrics: readonly QueueMetric[] = [
     help: "Seconds until the backlog is gone at the last minute's rates; absent unless it is draining.",
     value: (f) => (f.drain.state === 'draining' ? f.drain.etaSec : null),
   },
+  {
+    name: RECOMMENDED_WORKERS_METRIC,
+    type: 'gauge',
+    help: 'Worker processes the queue needs: slots to keep up with arrivals at the target utilization plus slots to drain the backlog in the target time, over the slots per worker, rounded up; 0 only when idle and empty (DASHBOARD_AUTOSCALE_TARGET_UTILIZATION, DASHBOARD_AUTOSCALE_DRAIN_SEC).',
+    value: (f, { latency, autoscale }) => recommendedWorkersOf(f, latency, autoscale),
+  },
 ];
+
+/**
+ * The recommended worker count of a queue (@conveyor/shared queue-model/recommended-workers.ts).
+ * A queue no worker touched in the last minute has no service time in its live window; the
+ * since-the-start mean of its service histogram stands in, so that a queue scaled to zero is
+ * sized from its jobs' known cost when work arrives.
+ */
+export function recommendedWorkersOf(figures: QueueFigures, latency: LatencyTotals | undefined, autoscale: AutoscaleTargets): number {
+  const fallbackServiceMs = latency ? (meanOf(latency.service) ?? null) : null;
+  return recommendedWorkers(figures, { targets: autoscale, fallbackServiceMs });
+}
 
 export const queueHistogramMetrics: readonly QueueHistogramMetric[] = [
   {
@@ -154,14 +184,19 @@ export function readQueueMetrics(deps: {
   });
 }
 
-/** The queue metrics in the Prometheus text format (a newline at the end). */
-export async function renderQueueMetrics(input: QueueMetricsInput): Promise<string> {
+/**
+ * The queue metrics in the Prometheus text format (a newline at the end). `autoscale`: the
+ * targets of conveyor_queue_recommended_workers, default DEFAULT_AUTOSCALE_TARGETS (0.7, 300 s).
+ */
+export async function renderQueueMetrics(input: QueueMetricsInput, options: { autoscale?: AutoscaleTargets } = {}): Promise<string> {
+  const autoscale = options.autoscale ?? DEFAULT_AUTOSCALE_TARGETS;
+  const latencyOf = new Map(input.latency.map((totals) => [totals.queue, totals]));
   const registry = new Registry();
   for (const metric of queueMetrics) {
     const config = { name: metric.name, help: metric.help, labelNames: ['queue'], registers: [registry] };
     const series = metric.type === 'counter' ? new Counter(config) : new Gauge(config);
     for (const figures of input.figures) {
-      const value = metric.value(figures);
+      const value = metric.value(figures, { latency: latencyOf.get(figures.queue), autoscale });
       if (value === null) continue;
       // A fresh counter per scrape: inc() by the Redis total sets it.
       if (series instanceof Counter) series.inc({ queue: figures.queue }, value);

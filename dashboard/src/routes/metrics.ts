@@ -17,13 +17,13 @@ import { RedisUnavailableError } from '../redis-call.ts';
 import type { RouteContext } from './route.ts';
 
 export function metrics(context: RouteContext): RequestHandler {
-  const { queues, redis, prefix, historyTtlSec, commandTimeoutMs } = context;
+  const { queues, redis, prefix, historyTtlSec, commandTimeoutMs, autoscale } = context;
   const names = queues.all().map((queue) => queue.name);
   return async (_req, res) => {
     res.set('Cache-Control', 'no-store').type(PROMETHEUS_CONTENT_TYPE);
     try {
       const input = await readQueueMetrics({ redis, prefix, historyTtlSec, queues: names, timeoutMs: commandTimeoutMs });
-      res.send(`${await renderQueueMetrics(input)}\n${await renderProcessMetrics()}`);
+      res.send(`${await renderQueueMetrics(input, { autoscale })}\n${await renderProcessMetrics()}`);
     } catch (error) {
       if (!(error instanceof RedisUnavailableError)) throw error;
       const why = `# Queue figures unavailable (redis_unavailable): ${error.message.replace(/\n/g, ' ')}\n`;

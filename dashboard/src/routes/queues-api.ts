@@ -3,29 +3,38 @@
  * JSON; 503 when Redis is away.
  *
  *   { "queues": [{ "name", "description", "paused", "counts": {…by state},
- *                  "figures": QueueFigures }], "generatedAt": ISO time }
+ *                  "figures": QueueFigures, "recommendedWorkers": number }], "generatedAt": ISO time }
  *
  * `figures` is the queue model's QueueFigures (@conveyor/shared queue-model/reader.ts) as is:
  * backlog, inService, delayedLater, oldestWaitingAgeMs, totals, windows "10s" and "1m" (rates
  * in jobs/s, latencies in ms), workers, utilization, drain. A figure not yet known is null.
+ * `recommendedWorkers` is the value of /metrics' conveyor_queue_recommended_workers (the worker
+ * processes the queue needs, queue-model/recommended-workers.ts); null without figures.
  */
-import { readQueueModel } from '@conveyor/shared';
 import type { RequestHandler } from 'express';
+import { readQueueMetrics, recommendedWorkersOf } from '../queue-metrics.ts';
 import { readQueueOverview } from '../queue-overview.ts';
-import { callRedis } from '../redis-call.ts';
 import type { RouteContext } from './route.ts';
 
 export function listQueues(context: RouteContext): RequestHandler {
-  const { queues, redis, prefix, historyTtlSec, commandTimeoutMs } = context;
+  const { queues, redis, prefix, historyTtlSec, commandTimeoutMs, autoscale } = context;
   const names = queues.all().map((queue) => queue.name);
   return async (_req, res) => {
-    const [summaries, figures] = await Promise.all([
+    const [summaries, { figures, latency }] = await Promise.all([
       readQueueOverview({ queues, redis, timeoutMs: commandTimeoutMs }),
-      callRedis({ redis, timeoutMs: commandTimeoutMs, label: 'queue figures' }, () => readQueueModel(redis, { prefix, queues: names, historyTtlSec })),
+      readQueueMetrics({ redis, prefix, historyTtlSec, queues: names, timeoutMs: commandTimeoutMs }),
     ]);
-    const byQueue = new Map(figures.map((f) => [f.queue, f]));
+    const figuresOf = new Map(figures.map((f) => [f.queue, f]));
+    const latencyOf = new Map(latency.map((totals) => [totals.queue, totals]));
     res.set('Cache-Control', 'no-store').json({
-      queues: summaries.map((summary) => ({ ...summary, figures: byQueue.get(summary.name) ?? null })),
+      queues: summaries.map((summary) => {
+        const queueFigures = figuresOf.get(summary.name);
+        return {
+          ...summary,
+          figures: queueFigures ?? null,
+          recommendedWorkers: queueFigures ? recommendedWorkersOf(queueFigures, latencyOf.get(summary.name), autoscale) : null,
+        };
+      }),
       generatedAt: new Date().toISOString(),
     });
   };

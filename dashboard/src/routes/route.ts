@@ -1,5 +1,5 @@
 /** What every route factory is given, and the shape of one entry in the route table. */
-import type { CatalogQueues, Logger } from '@conveyor/shared';
+import type { AutoscaleTargets, CatalogQueues, Logger } from '@conveyor/shared';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Access, AccessControl } from '../access/access-control.ts';
@@ -33,6 +33,8 @@ export interface RouteContext {
   overviewFeed: OverviewFeed;
   /** Longest life of one overview event stream, in ms; absent means routes/overview.ts SSE_MAX_AGE_MS (10 min). */
   streamMaxAgeMs?: number;
+  /** The targets of the recommended worker count (/metrics, /api/queues): DASHBOARD_AUTOSCALE_*. */
+  autoscale: AutoscaleTargets;
 }
 
 export interface Route {

@@ -7,3 +7,4 @@ export * from './snapshot.ts';
 export * from './history.ts';
 export * from './counts.ts';
 export * from './workers.ts';
+export * from './recommended-workers.ts';
