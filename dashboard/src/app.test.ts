@@ -221,6 +221,35 @@ describe('dashboard over real HTTP with jobs in every state', () => {
     }
   });
 
+  it('names no other host: no http(s) source in the CSP, no off-host asset on any page, ours or bull-board\'s', async () => {
+    // The machines are offline: a page must not even try to load a font, style or script from elsewhere.
+    const offHostAssets = (page: string) => [
+      ...[...page.matchAll(/<(?:link|script|img|iframe|source|embed|object|video|audio)\b[^>]*>/gi)]
+        .map((tag) => /\b(?:src|href|data|srcset)\s*=\s*["']?((?:https?:)?\/\/[^"'\s>]+)/i.exec(tag[0])?.[1])
+        .filter((url): url is string => url !== undefined),
+      ...[...page.matchAll(/url\(\s*["']?((?:https?:)?\/\/[^"')]+)|@import\s+["']?((?:https?:)?\/\/[^"';]+)/gi)].map((m) => (m[1] ?? m[2])!),
+    ];
+    const pages = ['/', '/search?q=nothing', '/dead-letters', '/dead-letters?queue=webhook', '/workers', '/alerts', '/audit', '/queue/email', '/queues', '/queues/queue/email'];
+    for (const path of pages) {
+      const response = await fetch(`${dash.url}${path}`, { headers: { accept: 'text/html' } });
+      expect(response.status, path).toBe(200);
+      const page = await response.text();
+      expect(offHostAssets(page), path).toEqual([]);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      const sources = csp.split(';').flatMap((directive) => directive.trim().split(/\s+/).slice(1));
+      expect(sources.filter((source) => /^(https?:|\*)|:\/\//.test(source)), path).toEqual([]);
+      expect(csp, path).toContain("font-src 'self' data:");
+      expect(csp, path).toContain("style-src 'self' 'unsafe-inline'");
+    }
+    // bull-board's template linked Google Fonts; the board renders it without that link.
+    expect(await (await fetch(`${dash.url}/queues`)).text()).not.toMatch(/fonts\.(googleapis|gstatic)\.com/);
+    // Stylesheets, ours and bull-board's, import nothing and take no font or image from elsewhere.
+    const board = await (await fetch(`${dash.url}/queues`)).text();
+    const sheets = ['/assets/overview.css', ...[...board.matchAll(/<link[^>]*\bhref="(static\/[^"]+\.css)"/g)].map((m) => `/queues/${m[1]}`)];
+    expect(sheets.length).toBeGreaterThan(1);
+    for (const sheet of sheets) expect(offHostAssets(await (await fetch(`${dash.url}${sheet}`)).text()), sheet).toEqual([]);
+  });
+
   it('answers /healthz and /readyz', async () => {
     const health = await fetch(`${dash.url}/healthz`);
     expect(health.status).toBe(200);

@@ -76,13 +76,17 @@ const viewerReadsOperatorWrites = (req: Request): Access => (SAFE_METHODS.has(re
 /**
  * Security headers for a dashboard reached over plain HTTP on a LAN: helmet's defaults minus
  * HSTS and `upgrade-insecure-requests`, either of which makes browsers on other hosts switch to
- * an https:// that does not exist. The default CSP already suits bull-board (its scripts and
- * styles are files; its only inline <script> is a JSON data block) and our pages.
+ * an https:// that does not exist. The CSP names no other host: helmet's default lets styles
+ * and fonts come from any `https:` origin, but the machines are offline and the dashboard needs
+ * none (board.ts drops bull-board's Google Fonts link). bull-board's scripts and styles are
+ * files, its only inline <script> a JSON data block; its inline styles need 'unsafe-inline'.
  */
 function securityHeaders() {
   return helmet({
     strictTransportSecurity: false,
-    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    contentSecurityPolicy: {
+      directives: { upgradeInsecureRequests: null, styleSrc: ["'self'", "'unsafe-inline'"], fontSrc: ["'self'", 'data:'] },
+    },
   });
 }
 

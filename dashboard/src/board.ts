@@ -7,6 +7,11 @@
  * built. So app.ts builds two boards over the same queues, `createBoard({ queues, readOnly: true })`
  * for viewers and `createBoard({ queues })` for operators, and routes each request to one of
  * them by the caller's role; both share the same basePath.
+ *
+ * bull-board's page template links a font stylesheet on fonts.googleapis.com. The machines this
+ * runs on are offline and the CSP (app.ts) allows nothing off-host, so each board renders its
+ * page through the adapter's own view engine and drops every `<link>` to another host
+ * (`withoutOffHostLinks`); the UI then uses the system font. Nothing is copied or vendored.
  */
 import { createBullBoard } from '@bull-board/api';
 import { ExpressAdapter } from '@bull-board/express';
@@ -34,6 +39,24 @@ export interface Board {
 }
 
 const defaults = { basePath: '/queues', readOnly: false } as const;
+
+/** An Express view engine: renders the template at `path` with `options`. */
+type ViewEngine = (path: string, options: object, callback: (error: Error | null, rendered?: string) => void) => void;
+
+/** `page` without its `<link>` elements that point at another host (`https://…`, `http://…`, `//…`). */
+export function withoutOffHostLinks(page: string): string {
+  return page.replace(/<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?\/\/[^>]*>[ \t]*\n?/gi, '');
+}
+
+/** Wraps the `.ejs` engine bull-board's adapter registered so that its page loses its off-host links. */
+function renderWithoutOffHostLinks(router: Express): void {
+  // Express keeps registered engines in `app.engines` (lib/application.js); its types omit it.
+  const renderEjs = (router as Express & { engines: Record<string, ViewEngine | undefined> }).engines['.ejs'];
+  if (!renderEjs) throw new Error("bull-board's adapter registered no .ejs view engine: check withoutOffHostLinks against the new version");
+  router.engine('ejs', (path, options, callback) =>
+    renderEjs(path, options, (error, rendered) => callback(error, rendered === undefined ? rendered : withoutOffHostLinks(rendered))),
+  );
+}
 
 export function createBoard(options: BoardOptions): Board {
   const { queues, basePath, readOnly, deadLetterQueues = [] } = { ...defaults, ...options };
@@ -65,5 +88,6 @@ export function createBoard(options: BoardOptions): Board {
   const router = serverAdapter.getRouter() as Express;
   // The adapter builds its own Express app, which would announce itself on every response.
   router.disable('x-powered-by');
+  renderWithoutOffHostLinks(router);
   return { basePath, readOnly, router };
 }
