@@ -13,7 +13,10 @@
  *
  *   1. Before each push the caller is checked again (access-control.ts `stillAdmitted`): a
  *      session signed out or expired since gets `event: signed-out` and the stream ends; the
- *      page's script goes to /login. Were it to reconnect instead, it would get 401.
+ *      page's script goes to /login. Were it to reconnect instead, it would get 401. The check
+ *      is made once per session and poll, and shared by every stream of that session
+ *      (access/stream-admission.ts). The snapshot a stream gets on opening goes out unchecked:
+ *      the request was let in a moment before.
  *   2. However valid, a stream ends after `streamMaxAgeMs` (default SSE_MAX_AGE_MS); EventSource
  *      reconnects after the `retry:` delay and the new request passes the access check again.
  *   3. Redis unreachable while checking: the push goes out (the figures say Redis is away);
@@ -21,6 +24,7 @@
  */
 import type { RequestHandler } from 'express';
 import { principalOf } from '../access/access-control.ts';
+import { createStreamAdmission } from '../access/stream-admission.ts';
 import { HttpError, redisUnavailable, RETRY_AFTER_SEC } from '../http-error.ts';
 import type { OverviewUpdate } from '../overview-feed.ts';
 import type { OverviewSnapshot } from '../overview-snapshot.ts';
@@ -61,6 +65,7 @@ export function overviewApi(context: RouteContext): RequestHandler {
 export function overviewStream(context: RouteContext): RequestHandler {
   const { overviewFeed, refreshMs, access, logger } = context;
   const maxAgeMs = context.streamMaxAgeMs ?? SSE_MAX_AGE_MS;
+  const admission = createStreamAdmission(access);
   return (req, res) => {
     const principal = principalOf(res);
     // no-transform: a compressing proxy would hold messages back until its buffer fills.
@@ -100,7 +105,7 @@ export function overviewStream(context: RouteContext): RequestHandler {
         while (waiting && !res.writableEnded) {
           const update = waiting;
           waiting = undefined;
-          const admitted = await access.stillAdmitted(req, principal).catch((error: unknown) => {
+          const admitted = await admission.check(req, principal, update.snapshot.atMs).catch((error: unknown) => {
             if (error instanceof RedisUnavailableError) return true;
             throw error;
           });
@@ -115,8 +120,11 @@ export function overviewStream(context: RouteContext): RequestHandler {
       }
     };
     res.on('close', stop);
+    let subscribing = true;
     unsubscribe = overviewFeed.subscribe({
       update(update) {
+        // The latest snapshot, handed over on subscribing: requireAccess let the caller in just now.
+        if (subscribing) return send(update);
         waiting = update;
         if (!checking) void checkThenSend();
       },
@@ -124,5 +132,6 @@ export function overviewStream(context: RouteContext): RequestHandler {
         finish();
       },
     });
+    subscribing = false;
   };
 }
