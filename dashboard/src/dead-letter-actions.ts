@@ -14,8 +14,8 @@
  *     place: a mask is put back to the record's own (sealed) value before the store checks the
  *     edit. The dashboard has no payload keys, so an edit that gives a sensitive field in plain
  *     text is refused by the store (`DeadLetterEditError`, answered 422 `invalid_edit`).
- * The store audits every redrive and purge in the DLQ's own trail; the access layer writes the
- * request itself to the dashboard's audit log.
+ * The store audits every redrive and purge in the DLQ's own trail; the route writes the action
+ * to the dashboard's audit log (dead-letter-audit.ts).
  */
 import {
   createDeadLetterStore,

@@ -115,13 +115,18 @@ describe('redrives too large for one request', () => {
     // Audited once, with the count, as a redrive within the request is.
     const trail = (await store.audit('email')).filter((entry) => entry.action === 'redrive');
     expect(trail.map((entry) => [entry.by, entry.count])).toEqual([['ada', 500]]);
-    // …and the request once in the dashboard's log, with its 202.
+    // …and the request once in the dashboard's log, with its 202: which records, how many, the task.
     const started202 = await until('the audit entry', async () => {
       const { entries } = (await (await as(operator, '/api/audit?limit=50')).json()) as { entries: { path?: string; status?: number; user: string }[] };
       const found = entries.filter((entry) => entry.path === '/api/dead-letters/redrive' && entry.status === 202);
       return found.length > 0 ? found : undefined;
     });
-    expect(started202).toEqual([expect.objectContaining({ user: 'ada' })]);
+    expect(started202).toEqual([
+      expect.objectContaining({
+        user: 'ada', action: 'deadletter.redrive', queue: 'email', jobs: 'filter: every record', dryRun: false, count: 500,
+        detail: `background task ${task.id} started for 500 records`,
+      }),
+    ]);
 
     const page = await as(viewer, `/dead-letters/tasks/${task.id}`);
     expect(page.status).toBe(200);

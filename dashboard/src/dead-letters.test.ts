@@ -16,11 +16,14 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signIn, testUsers, type SignedIn } from './access-fixture.ts';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
+import type { AuditEntry } from './access/audit-log.ts';
 
 const redisUrl = inject('redisUrl');
 const sealer = createPayloadSealer({ keys: parsePayloadKeys(`k9:${randomBytes(32).toString('base64')}`) });
 const secret = `secret-${randomBytes(6).toString('hex')}`;
 const plainSecret = `plain-${randomBytes(6).toString('hex')}`;
+/** What every audit entry has besides what a test names. */
+const stamp = { id: expect.any(String), at: expect.any(String), ip: expect.any(String) };
 
 describe('the dead-letter pages', () => {
   const prefix = testPrefix('dash-dlq');
@@ -242,3 +245,35 @@ describe('the dead-letter pages', () => {
     expect(await dash.queues.get('email').getJobState('mail-4')).toBe('waiting');
   });
 });
+
+  it('writes every redrive and purge to the audit log: who, which queue, which records or filter, how many, dry run or not', async () => {
+    const { entries } = (await (await as(operator, '/api/audit?limit=200')).json()) as { entries: AuditEntry[] };
+    const ada = entries.filter((entry) => entry.user === 'ada' && entry.method === 'POST' && entry.path?.includes('dead-letters')).reverse();
+    const session = { user: 'ada', via: 'session', method: 'POST' };
+    expect(ada).toEqual([
+      // The plain-text edit refused, then the one that kept the masked value.
+      { ...session, ...stamp, path: '/api/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'ids: mail-sealed', dryRun: false, status: 422, detail: expect.stringMatching(/^invalid_edit: /) },
+      { ...session, ...stamp, path: '/api/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'ids: mail-sealed', dryRun: false, status: 200, count: 1, detail: 'redriven 1 of 1 matched; skipped 0; failed 0' },
+      // Everything matching the filter: the dry run, a stale confirm, the run.
+      { ...session, ...stamp, path: '/api/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'filter: every record', dryRun: true, status: 200, count: 2, detail: 'dry run: would redrive 2 of 2 matched' },
+      { ...session, ...stamp, path: '/api/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'filter: every record', dryRun: false, status: 409, detail: expect.stringMatching(/^count_changed: /) },
+      { ...session, ...stamp, path: '/api/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'filter: every record', dryRun: false, status: 200, count: 2, detail: 'redriven 2 of 2 matched; skipped 0; failed 0' },
+      { ...session, ...stamp, path: '/api/dead-letters/purge', action: 'deadletter.purge', queue: 'webhook', jobs: 'ids: hook-1', dryRun: false, status: 409, detail: expect.stringMatching(/^count_changed: /) },
+      { ...session, ...stamp, path: '/api/dead-letters/purge', action: 'deadletter.purge', queue: 'webhook', jobs: 'ids: hook-1', dryRun: true, status: 200, count: 1, detail: 'dry run: would purge 1 matched' },
+      { ...session, ...stamp, path: '/api/dead-letters/purge', action: 'deadletter.purge', queue: 'webhook', jobs: 'ids: hook-1', dryRun: false, status: 200, count: 1, detail: 'purged 1 of 1 matched' },
+      // From the pages: a purge's confirmation, a stale confirm, the purge.
+      { ...session, ...stamp, path: '/dead-letters/purge', action: 'deadletter.purge', queue: 'webhook', jobs: 'filter: text=404', dryRun: true, status: 200, count: 1, detail: 'dry run: would purge 1 matched' },
+      { ...session, ...stamp, path: '/dead-letters/purge', action: 'deadletter.purge', queue: 'webhook', jobs: 'filter: text=404', dryRun: false, status: 409, detail: expect.stringMatching(/^count_changed: /) },
+      { ...session, ...stamp, path: '/dead-letters/purge', action: 'deadletter.purge', queue: 'webhook', jobs: 'filter: text=404', dryRun: false, status: 200, count: 1, detail: 'purged 1 of 1 matched' },
+      // A selected record at once; all matching after its dry run.
+      { ...session, ...stamp, path: '/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'ids: mail-3', dryRun: false, status: 200, count: 1, detail: 'redriven 1 of 1 matched; skipped 0; failed 0' },
+      { ...session, ...stamp, path: '/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'filter: text=smtp', dryRun: true, status: 200, count: 1, detail: 'dry run: would redrive 1 of 1 matched' },
+      { ...session, ...stamp, path: '/dead-letters/redrive', action: 'deadletter.redrive', queue: 'email', jobs: 'filter: text=smtp', dryRun: false, status: 200, count: 1, detail: 'redriven 1 of 1 matched; skipped 0; failed 0' },
+    ]);
+
+    const page = await (await as(operator, '/audit')).text();
+    expect(page).toMatch(
+      /<tr data-action="deadletter\.purge">\s*<td><time[^>]*>[^<]*<\/time><\/td>\s*<td>ada <span class="muted">\(session\)<\/span><\/td>\s*<td><code>deadletter\.purge<\/code><\/td>\s*<td>webhook<\/td>\s*<td class="audit-jobs">filter: text=404<\/td>\s*<td class="num">1<\/td>\s*<td>purged 1 of 1 matched<\/td>/,
+    );
+    expect(page).toContain('<code>deadletter.redrive</code> <span class="badge dry-run">dry run</span>');
+  });

@@ -22,6 +22,12 @@ export interface AuditEntry {
   path?: string;
   queue?: string;
   jobs?: string;
+  /** Records or jobs the action took (or, in a dry run, would take). */
+  count?: number;
+  /** The action only counted what it would do. */
+  dryRun?: boolean;
+  /** How it ended, in words: `redriven 3 of 3 matched; skipped 0; failed 0`, a task started, an error. */
+  detail?: string;
   /** HTTP status of the answer. */
   status?: number;
   ip?: string;
@@ -48,7 +54,7 @@ export function auditKey(prefix: string): string {
   return `${prefix}:~conveyor:dashboard:audit`;
 }
 
-const fields = ['at', 'user', 'via', 'action', 'method', 'path', 'queue', 'jobs', 'status', 'ip'] as const;
+const fields = ['at', 'user', 'via', 'action', 'method', 'path', 'queue', 'jobs', 'count', 'dryRun', 'detail', 'status', 'ip'] as const;
 
 export function createAuditLog(options: AuditLogOptions): AuditLog {
   const { redis, prefix, logger, commandTimeoutMs, maxEntries = 10_000 } = options;
@@ -83,6 +89,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
           ...(record.path ? { path: record.path } : {}),
           ...(record.queue ? { queue: record.queue } : {}),
           ...(record.jobs ? { jobs: record.jobs } : {}),
+          ...(record.count ? { count: Number(record.count) } : {}),
+          ...(record.dryRun ? { dryRun: record.dryRun === 'true' } : {}),
+          ...(record.detail ? { detail: record.detail } : {}),
           ...(record.status ? { status: Number(record.status) } : {}),
           ...(record.ip ? { ip: record.ip } : {}),
         };

@@ -1,7 +1,8 @@
 /**
  * GET /audit      the audit log page (operators only: it shows who works when, and from where)
  * GET /api/audit  the same as JSON: { "entries": [{ id, at, user, via, action, method, path,
- *                 queue, jobs, status, ip }] }, newest first; `?limit=` 1-1000, default 100.
+ *                 queue, jobs, count, dryRun, detail, status, ip }] }, newest first (fields
+ *                 an entry lacks are left out); `?limit=` 1-1000, default 100.
  */
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';

@@ -11,12 +11,15 @@
  *   GET  /dead-letters/tasks/:id                    a background redrive's progress page (viewer)
  *   GET  /api/dead-letters/tasks/:id                 { task } (viewer)
  * A redrive of more records than the threshold answers 202 { task } with Location (API) or 303
- * to the task page (form) at once, and runs in the background (dead-letter-task.ts).
+ * to the task page (form) at once, and runs in the background (dead-letter-task.ts). Every
+ * redrive and purge, dry runs included, writes its own audit entry: who, which queue, which
+ * records (ids or filter), how many, and how it ended (dead-letter-audit.ts).
  */
 import { isRedisReady, queueNames, type DeadLetterStore } from '@conveyor/shared';
-import express, { type Request, type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { principalOf } from '../access/access-control.ts';
 import { deadLetterStoreOf, previewPurge, previewRedrive, runPurge, runRedrive } from '../dead-letter-actions.ts';
+import { auditedDeadLetterAction, purgeDetail, redriveDetail, type DeadLetterActionOutcome } from '../dead-letter-audit.ts';
 import { parseActionForm, parseListQuery, parsePurgeBody, parseRedriveBody, toStoreFilter, type ListQuery } from '../dead-letter-request.ts';
 import { readRedriveTask, taskApiUrl, taskPageUrl } from '../dead-letter-task.ts';
 import { HttpError, redisUnavailable } from '../http-error.ts';
@@ -99,20 +102,22 @@ function withJson(handler: RequestHandler): RequestHandler {
 export function redriveApi(context: RouteContext): RequestHandler {
   return withJson(async (req, res) => {
     const request = parseRedriveBody(req.body);
-    requireRedis(context);
-    const store = deadLetterStoreOf(context);
-    const by = principalOf(res).user;
-    if (request.dryRun) {
-      if (request.edit !== undefined) throw new HttpError(400, 'bad_request', 'a dry run takes no edit', { field: 'edit' });
-      res.json({ dryRun: true, ...(await previewRedrive(store, request.selection, by)) });
-      return;
-    }
-    const outcome = await runRedrive(context, request.selection, { by, ...(request.confirm === undefined ? {} : { confirm: request.confirm }), ...(request.edit ? { edit: request.edit } : {}) });
-    if ('task' in outcome) {
-      res.status(202).location(taskApiUrl(outcome.task.id)).json({ task: outcome.task });
-      return;
-    }
-    res.json(outcome.result);
+    await auditedDeadLetterAction(context, req, res, { action: 'redrive', selection: request.selection, dryRun: request.dryRun }, async (): Promise<DeadLetterActionOutcome> => {
+      requireRedis(context);
+      const store = deadLetterStoreOf(context);
+      const by = principalOf(res).user;
+      if (request.dryRun) {
+        if (request.edit !== undefined) throw new HttpError(400, 'bad_request', 'a dry run takes no edit', { field: 'edit' });
+        const preview = await previewRedrive(store, request.selection, by);
+        return { status: 200, count: preview.count, detail: redriveDetail.preview(preview), respond: () => res.json({ dryRun: true, ...preview }) };
+      }
+      const outcome = await runRedrive(context, request.selection, { by, ...(request.confirm === undefined ? {} : { confirm: request.confirm }), ...(request.edit ? { edit: request.edit } : {}) });
+      if ('task' in outcome) {
+        const { task } = outcome;
+        return { status: 202, count: task.total, detail: redriveDetail.task(task), respond: () => res.status(202).location(taskApiUrl(task.id)).json({ task }) };
+      }
+      return { status: 200, count: outcome.result.redriven, detail: redriveDetail.result(outcome.result), respond: () => res.json(outcome.result) };
+    });
   });
 }
 
@@ -138,12 +143,13 @@ export function redriveTaskPage(context: RouteContext): RequestHandler {
 export function purgeApi(context: RouteContext): RequestHandler {
   return withJson(async (req, res) => {
     const request = parsePurgeBody(req.body);
-    requireRedis(context);
-    if (request.dryRun) {
-      res.json(await previewPurge(deadLetterStoreOf(context), request.selection));
-      return;
-    }
-    res.json(await runPurge(context, request.selection, { by: principalOf(res).user, confirm: request.confirm! }));
+    await auditedDeadLetterAction(context, req, res, { action: 'purge', selection: request.selection, dryRun: request.dryRun }, async () => {
+      requireRedis(context);
+      const outcome = request.dryRun
+        ? await previewPurge(deadLetterStoreOf(context), request.selection)
+        : await runPurge(context, request.selection, { by: principalOf(res).user, confirm: request.confirm! });
+      return { status: 200, count: outcome.dryRun ? outcome.matched : outcome.purged, detail: purgeDetail(outcome), respond: () => res.json(outcome) };
+    });
   });
 }
 
@@ -151,75 +157,80 @@ function echoOf(action: ActionEcho['action'], form: ReturnType<typeof parseActio
   return { action, scope: form.scope, sel: form.sel, fields: form.fields };
 }
 
-async function confirmPage(store: DeadLetterStore, echo: ActionEcho, form: ReturnType<typeof parseActionForm>, by: string): Promise<string> {
+/** A form's dry run: the confirmation page, and its count and words for the audit log. */
+async function confirmPage(store: DeadLetterStore, echo: ActionEcho, form: ReturnType<typeof parseActionForm>, by: string): Promise<{ html: string; count: number; detail: string }> {
   if (echo.action === 'redrive') {
     const preview = await previewRedrive(store, form.selection, by);
     const skipped = preview.matched - preview.count;
-    return renderActionConfirm(echo, { ...preview, ...(skipped > 0 ? { note: `${skipped} matching record(s) are skipped: a job with the same id is live again.` } : {}) });
+    const html = renderActionConfirm(echo, { ...preview, ...(skipped > 0 ? { note: `${skipped} matching record(s) are skipped: a job with the same id is live again.` } : {}) });
+    return { html, count: preview.count, detail: redriveDetail.preview(preview) };
   }
   const preview = await previewPurge(store, form.selection);
-  return renderActionConfirm(echo, { count: preview.matched, ids: preview.ids ?? [] });
+  return { html: renderActionConfirm(echo, { count: preview.matched, ids: preview.ids ?? [] }), count: preview.matched, detail: purgeDetail(preview) };
 }
 
-/** A form's run whose confirmed count changed: the confirmation again, with the new count, as 409. */
-async function onCountChanged(run: () => Promise<string>, again: () => Promise<string>): Promise<{ status: number; page: string }> {
-  try {
-    return { status: 200, page: await run() };
-  } catch (error) {
-    if (error instanceof HttpError && error.code === 'count_changed') return { status: 409, page: await again() };
-    throw error;
-  }
+/** Answers the request with an HTML page. */
+const sendPage = (res: Response, status: number, page: string) => () => res.status(status).type('html').send(page);
+
+/** A form's run refused because the confirmed count changed: the confirmation again, with the new count, as 409. */
+async function countChanged(error: HttpError, res: Response, again: () => ReturnType<typeof confirmPage>): Promise<DeadLetterActionOutcome> {
+  const confirm = await again();
+  return { status: 409, detail: `${error.code}: ${error.message}`, respond: sendPage(res, 409, confirm.html) };
 }
 
 export function redriveForm(context: RouteContext): RequestHandler {
   return async (req, res) => {
     const form = parseActionForm(req.body);
-    requireRedis(context);
-    const store = deadLetterStoreOf(context);
-    const by = principalOf(res).user;
-    const echo = echoOf('redrive', form);
     // Named records are redriven at once; "all matching" shows its dry run first.
-    if (form.step === 'preview' && form.scope === 'filter') {
-      res.type('html').send(await confirmPage(store, echo, form, by));
-      return;
-    }
-    let outcome: Awaited<ReturnType<typeof runRedrive>>;
-    try {
-      outcome = await runRedrive(context, form.selection, { by, ...(form.confirm === undefined ? {} : { confirm: form.confirm }), ...(form.edit ? { edit: form.edit } : {}) });
-    } catch (error) {
-      if (!(error instanceof HttpError) || error.status !== 409) throw error;
-      if (error.code === 'count_changed') {
-        res.status(409).type('html').send(await confirmPage(store, echo, form, by));
-        return;
+    const dryRun = form.step === 'preview' && form.scope === 'filter';
+    await auditedDeadLetterAction(context, req, res, { action: 'redrive', selection: form.selection, dryRun }, async (): Promise<DeadLetterActionOutcome> => {
+      requireRedis(context);
+      const store = deadLetterStoreOf(context);
+      const by = principalOf(res).user;
+      const again = () => confirmPage(store, echoOf('redrive', form), form, by);
+      if (dryRun) {
+        const confirm = await again();
+        return { status: 200, count: confirm.count, detail: confirm.detail, respond: sendPage(res, 200, confirm.html) };
       }
-      const running = (error.details as { task?: { id: string } } | undefined)?.task?.id;
-      res.status(409).type('html').send(renderRedriveRunning(error.message, running));
-      return;
-    }
-    if ('task' in outcome) {
-      res.redirect(303, taskPageUrl(outcome.task.id));
-      return;
-    }
-    res.type('html').send(renderRedriveResult(outcome.result));
+      let outcome: Awaited<ReturnType<typeof runRedrive>>;
+      try {
+        outcome = await runRedrive(context, form.selection, { by, ...(form.confirm === undefined ? {} : { confirm: form.confirm }), ...(form.edit ? { edit: form.edit } : {}) });
+      } catch (error) {
+        if (!(error instanceof HttpError) || error.status !== 409) throw error;
+        if (error.code === 'count_changed') return countChanged(error, res, again);
+        const running = (error.details as { task?: { id: string } } | undefined)?.task?.id;
+        return { status: 409, detail: `${error.code}: ${error.message}`, respond: sendPage(res, 409, renderRedriveRunning(error.message, running)) };
+      }
+      if ('task' in outcome) {
+        const { task } = outcome;
+        return { status: 303, count: task.total, detail: redriveDetail.task(task), respond: () => res.redirect(303, taskPageUrl(task.id)) };
+      }
+      return { status: 200, count: outcome.result.redriven, detail: redriveDetail.result(outcome.result), respond: sendPage(res, 200, renderRedriveResult(outcome.result)) };
+    });
   };
 }
 
 export function purgeForm(context: RouteContext): RequestHandler {
   return async (req, res) => {
     const form = parseActionForm(req.body);
-    requireRedis(context);
-    const store = deadLetterStoreOf(context);
-    const by = principalOf(res).user;
-    const echo = echoOf('purge', form);
-    if (form.step === 'preview' || form.confirm === undefined) {
-      res.type('html').send(await confirmPage(store, echo, form, by));
-      return;
-    }
-    const confirm = form.confirm;
-    const { status, page } = await onCountChanged(
-      async () => renderPurgeResult(await runPurge(context, form.selection, { by, confirm })),
-      () => confirmPage(store, echo, form, by),
-    );
-    res.status(status).type('html').send(page);
+    const { confirm } = form;
+    const dryRun = form.step === 'preview' || confirm === undefined;
+    await auditedDeadLetterAction(context, req, res, { action: 'purge', selection: form.selection, dryRun }, async (): Promise<DeadLetterActionOutcome> => {
+      requireRedis(context);
+      const store = deadLetterStoreOf(context);
+      const by = principalOf(res).user;
+      const again = () => confirmPage(store, echoOf('purge', form), form, by);
+      if (dryRun) {
+        const shown = await again();
+        return { status: 200, count: shown.count, detail: shown.detail, respond: sendPage(res, 200, shown.html) };
+      }
+      try {
+        const outcome = await runPurge(context, form.selection, { by, confirm });
+        return { status: 200, count: outcome.purged, detail: purgeDetail(outcome), respond: sendPage(res, 200, renderPurgeResult(outcome)) };
+      } catch (error) {
+        if (error instanceof HttpError && error.code === 'count_changed') return countChanged(error, res, again);
+        throw error;
+      }
+    });
   };
 }

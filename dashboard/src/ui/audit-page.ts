@@ -8,9 +8,11 @@ export function renderAuditPage(entries: readonly AuditEntry[]): string {
     (entry) => html`<tr data-action="${entry.action}">
   <td><time datetime="${entry.at}">${entry.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time></td>
   <td>${entry.user} <span class="muted">(${entry.via})</span></td>
-  <td><code>${entry.action}</code></td>
+  <td><code>${entry.action}</code>${entry.dryRun ? html` <span class="badge dry-run">dry run</span>` : ''}</td>
   <td>${entry.queue ?? ''}</td>
-  <td>${entry.jobs ?? ''}</td>
+  <td class="audit-jobs">${entry.jobs ?? ''}</td>
+  <td class="num">${entry.count ?? ''}</td>
+  <td>${entry.detail ?? ''}</td>
   <td>${entry.method ?? ''} ${entry.path ?? ''}</td>
   <td class="${(entry.status ?? 200) >= 400 ? 'failed' : ''}">${entry.status ?? ''}</td>
   <td>${entry.ip ?? ''}</td>
@@ -19,7 +21,7 @@ export function renderAuditPage(entries: readonly AuditEntry[]): string {
   const table =
     entries.length === 0
       ? html`<p class="meta">No entries yet.</p>`
-      : html`<table class="audit"><thead><tr><th>when (UTC)</th><th>who</th><th>action</th><th>queue</th><th>jobs</th><th>request</th><th>status</th><th>from</th></tr></thead><tbody>${rows}</tbody></table>`;
+      : html`<div class="table-wrap"><table class="audit"><thead><tr><th>when (UTC)</th><th>who</th><th>action</th><th>queue</th><th>jobs</th><th class="num">count</th><th>outcome</th><th>request</th><th>status</th><th>from</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   return renderPage({
     title: 'Audit log — Conveyor',
     body: html`<h1>Audit log</h1>
