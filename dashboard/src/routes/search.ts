@@ -42,7 +42,7 @@ export function searchPage(context: RouteContext): RequestHandler {
       ? html`<p class="muted">Search by job id, or by a business key: an e-mail's recipient, a report id, a webhook URL.</p>`
       : jobs.length === 0
         ? html`<p class="muted">No job found for “${query}”.</p>`
-        : html`<table class="search-results"><thead><tr><th>job id</th><th>kind</th><th>queue</th><th>state</th><th>matched by</th><th>enqueued</th></tr></thead><tbody>${rows}</tbody></table>`;
+        : html`<div class="table-wrap"><table class="search-results"><thead><tr><th>job id</th><th>kind</th><th>queue</th><th>state</th><th>matched by</th><th>enqueued</th></tr></thead><tbody>${rows}</tbody></table></div>`;
     res
       .set('Cache-Control', 'no-store')
       .type('html')

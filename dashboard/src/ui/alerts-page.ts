@@ -30,13 +30,13 @@ export function renderAlertsPage(options: AlertsPageOptions): string {
   const body =
     statuses === undefined
       ? html`<p class="meta">No alert rules configured (set <code>DASHBOARD_ALERT_RULES_FILE</code>).</p>`
-      : html`<table class="alerts"><thead><tr><th>rule</th><th>queue</th><th>condition</th><th>for (s)</th><th>state</th><th class="num">value</th><th class="num">threshold</th><th>since (UTC)</th></tr></thead><tbody>${statuses.map(
+      : html`<div class="table-wrap"><table class="alerts"><thead><tr><th>rule</th><th>queue</th><th>condition</th><th>for (s)</th><th>state</th><th class="num">value</th><th class="num">threshold</th><th>since (UTC)</th></tr></thead><tbody>${statuses.map(
           (s) => html`<tr data-rule="${s.rule}" data-queue="${s.queue}" data-state="${s.state}">
   <td>${s.rule}</td><td><code>${s.queue}</code></td><td><code>${s.condition}</code></td><td>${s.forSec}</td>
   <td><span class="alert-state ${s.state}">${s.state}</span>${s.state === 'firing' && !s.notified ? html` <span class="muted">(cooldown, not sent)</span>` : ''}</td>
   <td class="num">${shown(s.value)}</td><td class="num">${shown(s.threshold)}</td><td>${iso(s.sinceMs)}</td>
 </tr>`,
-        )}</tbody></table>`;
+        )}</tbody></table></div>`;
   return renderPage({
     title: 'Alerts — Conveyor',
     body: html`<h1>Alerts</h1>

@@ -73,7 +73,7 @@ export function renderDeadLetterList(input: {
   const table =
     records.length === 0
       ? html`<p class="meta">No dead-letter record matches.</p>`
-      : html`<table class="dead-letters"><thead><tr>${operator ? html`<th></th>` : ''}<th>record</th><th>queue</th><th>kind</th><th>reason</th><th>error</th><th>attempts</th><th>dead-lettered (UTC)</th><th>redrives</th></tr></thead><tbody>${rows}</tbody></table>`;
+      : html`<div class="table-wrap"><table class="dead-letters"><thead><tr>${operator ? html`<th></th>` : ''}<th>record</th><th>queue</th><th>kind</th><th>reason</th><th>error</th><th>attempts</th><th>dead-lettered (UTC)</th><th>redrives</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   const actions: HtmlValue = operator
     ? html`<div class="dl-actions">
 <form id="dl-selected" method="post" action="/dead-letters/redrive">${csrfField()}<input type="hidden" name="scope" value="selected"><button type="submit" name="step" value="run">Redrive selected</button><button type="submit" formaction="/dead-letters/purge" name="step" value="preview">Purge selected…</button></form>
@@ -126,9 +126,9 @@ export function renderDeadLetterRecord(entry: DeadLetterEntry): string {
   const redrives =
     record.redrives.length === 0
       ? html`<p class="meta">Never redriven.</p>`
-      : html`<table class="dead-letters"><thead><tr><th>when (UTC)</th><th>by</th><th>job id</th><th>edited</th></tr></thead><tbody>${record.redrives.map(
+      : html`<div class="table-wrap"><table class="dead-letters"><thead><tr><th>when (UTC)</th><th>by</th><th>job id</th><th>edited</th></tr></thead><tbody>${record.redrives.map(
           (r) => html`<tr><td>${shortTime(r.at)}</td><td>${r.by}</td><td>${r.newJobId}</td><td>${r.edited ? 'yes' : 'no'}</td></tr>`,
-        )}</tbody></table>`;
+        )}</tbody></table></div>`;
   const sel = `${record.sourceQueue}/${record.id}`;
   const actions = isOperator()
     ? html`<section class="dl-actions">

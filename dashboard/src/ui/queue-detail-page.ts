@@ -148,7 +148,7 @@ function renderHistoryTable(history: QueueHistory): SafeHtml {
   );
   return html`<details class="qd-history">
 <summary>The same figures as a table (${history.points.length} points of ${history.stepSec / 60} min, newest first, UTC)</summary>
-<div class="qd-table-wrap"><table class="queues qd-table">
+<div class="table-wrap"><table class="queues qd-table">
 <thead><tr><th>from</th><th class="num">λ</th><th class="num">θ</th><th class="num">W p50 / p95 / p99</th><th class="num">S p50 / p95 / p99</th><th class="num">failures</th><th class="num">in queue</th></tr></thead>
 <tbody>${rows}</tbody>
 </table></div>

@@ -39,7 +39,7 @@ export function renderWorkersPage(options: WorkersPageOptions): string {
   const body =
     workers.length === 0
       ? html`<p class="meta">No live worker processes: none has heartbeated in the last ${WORKER_LIVE_MS / 1_000} s.</p>`
-      : html`<table class="workers"><thead><tr><th>host</th><th class="num">pid</th><th>queues (in hand/concurrency)</th><th class="num">concurrency</th><th class="num">jobs in hand</th><th class="num">uptime</th><th class="num">last heartbeat</th></tr></thead><tbody>${rows}</tbody></table>`;
+      : html`<div class="table-wrap"><table class="workers"><thead><tr><th>host</th><th class="num">pid</th><th>queues (in hand/concurrency)</th><th class="num">concurrency</th><th class="num">jobs in hand</th><th class="num">uptime</th><th class="num">last heartbeat</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   return renderPage({
     title: 'Workers — Conveyor',
     body: html`<h1>Workers</h1>
