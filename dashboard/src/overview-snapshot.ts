@@ -8,7 +8,8 @@
  *
  * `figures` are numbers (rates in jobs/s, times in ms, drain ETA in s; null when not known),
  * `text` the same figures as the page writes them, `series` one value per whole minute of the
- * last hour, oldest first, per figure (null for a minute without data).
+ * last hour, oldest first, per figure (null for a minute without data), and `deadLettered`:
+ * the jobs dead-lettered in each minute, drawn under the dead-letter count.
  */
 import type { HistoryPoint, QueueFigures } from '@conveyor/shared';
 import type { AlertStatus } from './alerts/alert-evaluator.ts';
@@ -29,7 +30,10 @@ export type OverviewFigures = Record<OverviewFigureKey, number | null> & {
   drainState: QueueFigures['drain']['state'];
 };
 
-export type OverviewSeries = Record<OverviewFigureKey, (number | null)[]>;
+/** The sparklines of one queue: one per figure, and `deadLettered` (jobs dead-lettered per minute) under the dead-letter count. */
+export type OverviewSeriesKey = OverviewFigureKey | 'deadLettered';
+
+export type OverviewSeries = Record<OverviewSeriesKey, (number | null)[]>;
 
 export interface OverviewQueue {
   name: string;
@@ -97,6 +101,7 @@ export function seriesFromHistory(points: readonly HistoryPoint[], watched: read
     oldestWaitingMs: points.map((_, i) => compact(watched[i]?.oldestWaitingMs)),
     liveWorkers: points.map((_, i) => compact(watched[i]?.liveWorkers)),
     drainEtaSec: points.map((p) => compact(drainEtaSec(p))),
+    deadLettered: points.map((p) => compact(p.deadLettered)),
   };
   return { series, deadLettered: points.reduce((sum, p) => sum + p.deadLettered, 0) };
 }

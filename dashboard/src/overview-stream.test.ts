@@ -9,6 +9,7 @@ import { sessionKey } from './access/session-store.ts';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 import { openEventStream, type EventStreamClient, type StreamEvent } from './event-stream-fixture.ts';
 import type { OverviewQueue, OverviewSnapshot } from './overview-snapshot.ts';
+import { sparklinePath } from './ui/sparkline.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -122,6 +123,43 @@ describe('the overview stream follows the queues as jobs come and go', () => {
     }
     expect(page).toContain('<script src="/assets/overview.js" defer></script>');
     expect(page).toMatch(/<noscript><meta http-equiv="refresh" content="1"><\/noscript>/);
+  });
+});
+
+describe('the dead-letter sparkline', () => {
+  const prefix = testPrefix('ovs-dlq');
+  let dash: DashboardFixture | undefined;
+  const recorderRedis = new Redis(redisUrl, { lazyConnect: true });
+
+  afterAll(async () => {
+    recorderRedis.disconnect();
+    await dash?.close();
+  });
+
+  it('draws the jobs dead-lettered in each of the last 60 minutes under the count, on the page and in the stream', async () => {
+    // A worker's recorder dead-letters 3 webhook jobs in the minute before this one (its clock a minute back).
+    const recorder = createQueueModelRecorder({ redis: recorderRedis, prefix, concurrency: { webhook: 1 }, now: () => Date.now() - 60_000 });
+    recorder.deadLettered('webhook', 3);
+    await recorder.close();
+    dash = await startDashboard({ redisUrl, prefix, refreshMs: 200 });
+    await waitFor(async () => (await fetch(`${dash!.url}/readyz`)).status === 200, { what: 'the dashboard to be ready' });
+
+    const stream = await openEventStream(`${dash.url}/api/overview/stream`);
+    try {
+      const webhook = queueOf(await stream.next((e) => e.event === 'overview' && snapshotOf(e).seriesAtMs !== null, { what: 'a snapshot with series' }), 'webhook');
+      const line = webhook.series!.deadLettered;
+      expect(line).toHaveLength(60);
+      expect(line.reduce<number>((sum, n) => sum + (n ?? 0), 0)).toBe(3);
+      expect(line.slice(-2)).toContain(3);
+      expect(queueOf(stream.events[0]!, 'email').series!.deadLettered.every((n) => n === 0 || n === null)).toBe(true);
+
+      const page = await (await fetch(`${dash.url}/`, { headers: { accept: 'text/html' } })).text();
+      const cell = /<tr data-queue="webhook"[\s\S]*?(<td class="num" data-figure="deadLetters">[\s\S]*?<\/td>)/.exec(page)?.[1];
+      expect(cell).toBe(`<td class="num" data-figure="deadLetters"><a href="/dead-letters?queue=webhook">0</a><svg viewBox="0 -1 59 12" aria-hidden="true"><path d="${sparklinePath(line)}"/></svg></td>`);
+      expect(sparklinePath(line)).toMatch(/l1-10/); // the peak reaches the top
+    } finally {
+      stream.close();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // Keeps the overview live: follows the Server-Sent Events stream named by data-stream-url on
 // <body> (one shared server-side poll feeds every tab) and updates the page's cells in place:
-// health, figures, sparklines, dead letters, paused badges and the banners. The stream is closed
+// health, figures, sparklines, dead letters (count and per-minute line), paused badges and the banners. The stream is closed
 // while the tab is hidden and reopened when it shows again (the server then sends the latest
 // snapshot at once). On a stream error the "Updated" line is marked stale; EventSource
 // reconnects by itself (the server ends every stream after a while, so that it checks the
@@ -117,18 +117,21 @@
 
     row.querySelectorAll('td[data-figure]').forEach(function (cell) {
       var key = cell.getAttribute('data-figure');
+      var path = cell.querySelector('path');
+      var seriesKey = key === 'deadLetters' ? 'deadLettered' : key;
+      if (path && queue.series !== undefined) path.setAttribute('d', queue.series ? sparklinePath(queue.series[seriesKey]) : '');
       if (key === 'deadLetters') {
+        // The count (a link, or – while unknown) goes before the sparkline, which stays.
         var n = queue.deadLetters;
         cell.classList.toggle('has-failed', n > 0);
-        replaceContent(cell, n === null
+        Array.prototype.slice.call(cell.childNodes).forEach(function (node) { if (node.nodeName.toLowerCase() !== 'svg') cell.removeChild(node); });
+        cell.insertBefore(n === null
           ? document.createTextNode('–')
-          : element('a', { href: '/dead-letters?queue=' + encodeURIComponent(queue.name) }, [String(n)]));
+          : element('a', { href: '/dead-letters?queue=' + encodeURIComponent(queue.name) }, [String(n)]), cell.firstChild);
         return;
       }
       var value = cell.querySelector('span');
       if (value) value.textContent = queue.text[key];
-      var path = cell.querySelector('path');
-      if (path && queue.series !== undefined) path.setAttribute('d', queue.series ? sparklinePath(queue.series[key]) : '');
     });
   }
 
