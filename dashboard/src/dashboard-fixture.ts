@@ -2,7 +2,7 @@
  * Test fixture: the dashboard app wired to a real Redis and a private key prefix, listening on
  * 127.0.0.1:0. Never imported by app code; `close()` releases everything it opened.
  */
-import { createLogger, createRedis, openCatalogQueues, type AutoscaleTargets, type CatalogQueues } from '@conveyor/shared';
+import { createLogger, createRedis, openCatalogQueues, type AutoscaleTargets, type CatalogQueues, type QueueName } from '@conveyor/shared';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { createApp, type AccessOptions } from './app.ts';
@@ -38,10 +38,22 @@ export async function startDashboard(options: {
   streamMaxAgeMs?: number;
   /** Targets of the recommended worker count; default the app's (0.7, 300 s). */
   autoscale?: AutoscaleTargets;
+  /**
+   * The queues to open (each with its dead-letter queue) instead of the catalog's: the app takes
+   * whatever queues it is given, so a test can show it 50. Default the catalog's.
+   */
+  queueNames?: readonly string[];
 }): Promise<DashboardFixture> {
   const logger = createLogger({ name: 'dashboard-test', level: 'silent' });
   const redis = createRedis({ url: options.redisUrl, mode: 'fail-fast', connectionName: options.connectionName ?? 'conveyor:dashboard-test' }, logger);
-  const queues = openCatalogQueues({ connection: redis, prefix: options.prefix, logger, deadLetters: true });
+  const queues = openCatalogQueues({
+    connection: redis,
+    prefix: options.prefix,
+    logger,
+    deadLetters: true,
+    // Names outside the catalog are the test's choice; the queues behave the same.
+    ...(options.queueNames ? { names: options.queueNames as readonly QueueName[] } : {}),
+  });
   const overviewFeed = createOverviewFeed({
     queues,
     redis,
