@@ -10,7 +10,7 @@ export interface QueueReadings {
 }
 
 export interface ConditionReading {
-  /** The measured value; null when unknown (no samples yet), which never breaches. */
+  /** The measured value; null when unknown (no samples yet, or too few attempts for a failure rate), which never breaches. */
   value: number | null;
   threshold: number;
   breached: boolean;
@@ -24,8 +24,10 @@ export const conditionChecks: { [K in ConditionKind]: Check<K> } = {
   backlogAbove: (when, { figures }) => above(figures.backlog.total, when.backlogAbove),
   oldestWaitingSecAbove: (when, { figures }) => above((figures.oldestWaitingAgeMs ?? 0) / 1_000, when.oldestWaitingSecAbove),
   failureRatePercentAbove: (when, { figures }) => {
-    const rate = figures.windows[when.window].failureRate;
-    return above(rate === null ? null : rate * 100, when.failureRatePercentAbove);
+    const window = figures.windows[when.window];
+    // Every attempt, completed or failed, records one service sample (the queue model's recorder).
+    const enough = window.service.count >= when.minAttempts;
+    return above(enough && window.failureRate !== null ? window.failureRate * 100 : null, when.failureRatePercentAbove);
   },
   noLiveWorkers: (_when, { figures }) => ({ value: figures.workers.live, threshold: 0, breached: figures.workers.live === 0 }),
   deadLetterGrowthAbove: (when, readings) => above(readings.deadLetterGrowth(when.windowSec), when.deadLetterGrowthAbove),

@@ -170,6 +170,65 @@ describe('alert evaluator', () => {
     ]);
   });
 
+  it('fires failureRatePercentAbove only once its window holds at least minAttempts attempts', async () => {
+    const alerts = evaluator({
+      webhookUrl: receiver.url,
+      rules: [
+        { name: 'failing email', queue: 'email', when: { failureRatePercentAbove: 20 } },
+        { name: 'failing email, 5 attempts will do', queue: 'email', when: { failureRatePercentAbove: 20, minAttempts: 5 } },
+      ],
+    });
+    const rule = (name: string) => alerts.list().find((s) => s.rule === name)!;
+    const recorder = createQueueModelRecorder({ redis, prefix, concurrency: { email: 1 }, flushMs: 60_000, heartbeatMs: 60_000 });
+    cleanups.push(() => recorder.close());
+    /** Attempts finished just now, as a worker records them. */
+    const attempts = async (ok: number, failed: number) => {
+      const at = Date.now();
+      for (let i = 0; i < ok + failed; i++) recorder.attempt('email', { startedAtMs: at - 40, finishedAtMs: at, ok: i < ok });
+      await recorder.flush();
+    };
+
+    await attempts(5, 5);
+    await alerts.evaluateOnce();
+    // 50 % of 10 attempts: too few for the default 20, enough for the rule that asks for 5.
+    expect(rule('failing email')).toMatchObject({ condition: 'failureRatePercentAbove', state: 'ok', value: null, threshold: 20 });
+    expect(rule('failing email, 5 attempts will do')).toMatchObject({ state: 'firing', value: 50, threshold: 20 });
+
+    await attempts(8, 2);
+    clockMs += 15_000;
+    await alerts.evaluateOnce();
+    // 7 failed of 20 attempts: 35 %.
+    expect(rule('failing email')).toMatchObject({ state: 'firing', value: 35 });
+    expect(receiver.messages).toEqual([
+      expect.objectContaining({ rule: 'failing email, 5 attempts will do', state: 'firing', value: 50, condition: 'failureRatePercentAbove' }),
+      expect.objectContaining({ rule: 'failing email', queue: 'email', state: 'firing', value: 35, threshold: 20 }),
+    ]);
+  });
+
+  it('fires oldestWaitingSecAbove once the oldest ready job has waited longer, and resolves when it is taken', async () => {
+    const alerts = evaluator({ webhookUrl: receiver.url, rules: [{ name: 'stale reports', queue: 'report', when: { oldestWaitingSecAbove: 300 }, for: 30 }] });
+    const state = () => alerts.list()[0]!;
+
+    await alerts.evaluateOnce();
+    expect(state()).toMatchObject({ condition: 'oldestWaitingSecAbove', state: 'ok', value: 0, threshold: 300 });
+    // A job enqueued (and ready) ten minutes ago, still waiting.
+    await queues.get('report').add('report.generate', jobKinds['report.generate'].example, { timestamp: Date.now() - 600_000 });
+    await alerts.evaluateOnce();
+    expect(state().state).toBe('pending');
+    expect(state().value).toBeGreaterThanOrEqual(600);
+    clockMs += 30_000;
+    await alerts.evaluateOnce();
+    expect(state()).toMatchObject({ state: 'firing', notified: true });
+    expect(receiver.messages).toEqual([expect.objectContaining({ rule: 'stale reports', queue: 'report', state: 'firing', threshold: 300, condition: 'oldestWaitingSecAbove' })]);
+    expect(receiver.messages[0]!.value).toBeGreaterThanOrEqual(600);
+
+    await queues.get('report').drain();
+    clockMs += 15_000;
+    await alerts.evaluateOnce();
+    expect(state()).toMatchObject({ state: 'resolved', value: 0 });
+    expect(receiver.messages.map((m) => m.state)).toEqual(['firing', 'resolved']);
+  });
+
   it('fires on dead-letter growth over its window', async () => {
     const alerts = evaluator({ rules: [{ name: 'dlq', queue: 'report', when: { deadLetterGrowthAbove: 1, windowSec: 60 } }] });
     const dlq = queues.deadLetterQueue('report');

@@ -41,9 +41,11 @@ describe('alert rules file', () => {
     expect(loadDashboardConfig({ DASHBOARD_ALERT_RULES_FILE: example }).DASHBOARD_ALERT_RULES_FILE?.rules).toHaveLength(5);
   });
 
-  it('defaults the failure-rate window to 1m and the cooldown to 900 s', () => {
+  it('defaults the failure-rate window to 1m, its minimum attempts to 20 and the cooldown to 900 s', () => {
     const rules = parseAlertRules({ rules: [{ name: 'f', queue: 'email', when: { failureRatePercentAbove: 5 } }] });
-    expect(rules).toMatchObject({ cooldownSec: 900, rules: [{ when: { failureRatePercentAbove: 5, window: '1m' }, for: 0 }] });
+    expect(rules).toMatchObject({ cooldownSec: 900, rules: [{ when: { failureRatePercentAbove: 5, window: '1m', minAttempts: 20 }, for: 0 }] });
+    expect(parseAlertRules({ rules: [{ name: 'f', queue: 'email', when: { failureRatePercentAbove: 5, minAttempts: 50 } }] }).rules[0]!.when).toMatchObject({ minAttempts: 50 });
+    expect(() => parseAlertRules({ rules: [{ name: 'f', queue: 'email', when: { failureRatePercentAbove: 5, minAttempts: 0 } }] })).toThrow(/rules\[0\] \("f"\)\.when\.minAttempts/);
   });
 
   it('fails start-up naming the rule index, its name and the field of each mistake', () => {

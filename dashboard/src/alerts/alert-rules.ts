@@ -9,6 +9,7 @@
 import { catalog } from '@conveyor/shared';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { MIN_ATTEMPTS_FOR_FAILURE_RATE } from '../queue-health.ts';
 
 /** One condition per rule; the key names it (see `conditionKinds`). */
 const whenSchemas = {
@@ -18,6 +19,11 @@ const whenSchemas = {
     failureRatePercentAbove: z.number().min(0).max(100),
     /** The queue model window the rate is read over. Default `1m`. */
     window: z.enum(['10s', '1m']).default('1m'),
+    /**
+     * Attempts the window must hold before its rate can breach: one failure of one attempt is
+     * not a 100 % failure rate anyone should be woken for. Default 20, as for the overview's colour.
+     */
+    minAttempts: z.number().int().min(1).default(MIN_ATTEMPTS_FOR_FAILURE_RATE),
   }),
   noLiveWorkers: z.strictObject({ noLiveWorkers: z.literal(true) }),
   deadLetterGrowthAbove: z.strictObject({
