@@ -1,14 +1,17 @@
 import { addSearchEntries, jobKinds, searchKeysOf } from '@conveyor/shared';
 import { testPrefix } from '@conveyor/shared/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { monitorConnection } from './command-monitor-fixture.ts';
 import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 
+/** The dashboard's connection, by name, for MONITOR. */
+const connectionName = 'conveyor:search-test';
 let dash: DashboardFixture;
 let prefix: string;
 
 beforeAll(async () => {
   prefix = testPrefix('search');
-  dash = await startDashboard({ redisUrl: inject('redisUrl'), prefix });
+  dash = await startDashboard({ redisUrl: inject('redisUrl'), prefix, connectionName });
 });
 afterAll(async () => dash?.close());
 
@@ -62,5 +65,30 @@ describe('GET /search', () => {
     const hostile = await (await fetch(`${dash.url}/search?q=${encodeURIComponent('<script>alert(1)</script>')}`)).text();
     expect(hostile).not.toContain('<script>alert(1)</script>');
     expect(hostile).toContain('&lt;script&gt;');
+  });
+});
+
+describe('a search never scans Redis', () => {
+  it('finds by id and by business key, on the page and as JSON, without SCAN or KEYS', async () => {
+    const job = await enqueue('email.send', { to: 'monitored@example.com', subject: 'a', body: 'x' });
+    await dash.redis.ping(); // the connection is up before MONITOR looks for it
+    const monitor = await monitorConnection(inject('redisUrl'), dash.redis, connectionName);
+    try {
+      const from = await monitor.settle();
+      const found: unknown[] = [];
+      for (const q of ['monitored@example.com', job.id!, 'nobody@example.com']) {
+        const response = await fetch(`${dash.url}/api/search?q=${encodeURIComponent(q)}`);
+        expect(response.status, q).toBe(200);
+        found.push(((await response.json()) as { jobs: { id: string; matchedBy: string }[] }).jobs.map((hit) => [hit.id, hit.matchedBy]));
+      }
+      expect((await fetch(`${dash.url}/search?q=monitored%40example.com`)).status).toBe(200);
+      expect(found).toEqual([[[job.id, 'to']], [[job.id, 'id']], []]);
+
+      const sent = monitor.commands.slice(from, await monitor.settle());
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.filter(([name]) => /^(scan|keys|hscan|sscan|zscan)$/.test(name ?? '')).map((command) => command.join(' '))).toEqual([]);
+    } finally {
+      monitor.close();
+    }
   });
 });
