@@ -135,6 +135,20 @@ describe('createProducer().enqueue', () => {
   });
 });
 
+describe('job ids chosen by the application', () => {
+  it('lets the typed client choose one from a strict allowlist, naming jobId otherwise', async () => {
+    expect(await producer.enqueue('email.send', email, { jobId: 'Welcome.ada_1-x' })).toMatchObject({ id: 'Welcome.ada_1-x', created: true });
+    const refused = ['with space', 'a/b', 'a:b', 'café', 'ß', 'nul\u0000id', '~x', '.hidden', '12345', 'meta', 'x'.repeat(129), '', 'repeat:digest:1'];
+    for (const jobId of refused) {
+      const attempt = producer.enqueue('email.send', email, { jobId });
+      await expect(attempt, JSON.stringify(jobId)).rejects.toBeInstanceOf(JobValidationError);
+      await expect(attempt).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'jobId' })] });
+    }
+    const bulk = producer.enqueueBulk([{ name: 'email.send', data: email, jobId: 'a/b' }]);
+    await expect(bulk).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'jobs.0.jobId' })] });
+  });
+});
+
 describe('createProducer().getJob', () => {
   it('returns the status of a job, and undefined for unknown ids or another kind', async () => {
     const { id } = await producer.enqueue('report.generate', { reportId: 'r', rows: 5 }, { delayMs: 5_000, priority: 2 });

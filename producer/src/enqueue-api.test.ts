@@ -277,6 +277,22 @@ describe('POST /v1/events/:topic', () => {
     expect(unknown.json.error.code).toBe('unknown_topic');
   });
 
+  it('takes event ids from a strict allowlist: 422 naming `id` for anything else', async () => {
+    const refused = [
+      'with space', 'a/b', 'a:b', 'café', 'ß', 'tab\tid', 'nul\u0000id', '~x', '.hidden', '-dash', '_under',
+      '12345', 'meta', 'events', 'x'.repeat(129), '',
+    ];
+    for (const id of refused) {
+      const res = await call('POST', '/v1/events/user.signed_up', { id, data: event });
+      expect(res.status, JSON.stringify(id)).toBe(422);
+      expect(res.json.error.code).toBe('validation_failed');
+      expect(res.json.error.details.issues.map((issue: any) => issue.path), JSON.stringify(id)).toEqual(['id']);
+    }
+    for (const id of ['x'.repeat(128), 'A1.b_c-d', '7up']) {
+      expect((await call('POST', '/v1/events/user.signed_up', { id, data: event })).status, id).toBe(201);
+    }
+  });
+
   it('lists the topics and their subscribers', async () => {
     const res = await call('GET', '/v1/topics');
     expect(res.json.topics).toEqual([expect.objectContaining({ name: 'user.signed_up', subscribers: ['email.send', 'webhook.deliver'] })]);

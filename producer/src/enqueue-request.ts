@@ -18,19 +18,23 @@ export const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
 export const MAX_JOB_ID_LENGTH = 128;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
+/**
+ * A job or event id a caller chooses: a letter or digit, then up to 127 letters, digits, ".",
+ * "_" or "-" (the shape of a schedule id, SCHEDULE_ID). No ":" (BullMQ's key separator), no
+ * "~" (Conveyor's own keys), no "/", blanks, control characters or unicode.
+ */
+export const CALLER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 /** Key suffixes BullMQ keeps beside job hashes: a job with such an id would overwrite them. */
 const BULLMQ_KEY_NAMES = new Set([
   'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
   'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de',
 ]);
 
-/** A job id a caller chooses: 1–128 characters, no ":", not starting with "~", not all digits. */
+/** A job id a caller chooses (CALLER_ID_PATTERN), not all digits, not one of BullMQ's key names. */
 export const callerJobIdSchema = z
   .string()
-  .min(1)
-  .max(MAX_JOB_ID_LENGTH)
-  .refine((id) => !id.includes(':'), 'must not contain ":"')
-  .refine((id) => !id.startsWith('~'), 'must not start with "~"')
+  .regex(CALLER_ID_PATTERN, `must be 1–${MAX_JOB_ID_LENGTH} letters, digits, ".", "_" or "-", starting with a letter or digit`)
   .refine((id) => !/^\d+$/.test(id), 'must not be all digits (BullMQ numbers its own jobs)')
   .refine((id) => !BULLMQ_KEY_NAMES.has(id), 'is reserved: BullMQ uses this name for its own keys');
 
@@ -71,8 +75,8 @@ export interface EnqueueOptions extends CatalogEnqueueOptions {
   /** 0 = none, 1 = highest … MAX_PRIORITY = lowest. Default: the kind's priority. */
   priority?: number;
   /**
-   * Your own job id (1–128 characters, no ":", not starting with "~", not all digits): the
-   * same id twice gives one job. Default: BullMQ numbers the job.
+   * Your own job id (1–128 letters, digits, ".", "_" or "-", starting with a letter or digit,
+   * not all digits): the same id twice gives one job. Default: BullMQ numbers the job.
    */
   jobId?: string;
   /**

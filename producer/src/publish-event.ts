@@ -15,7 +15,11 @@ import type { EnqueueResult } from './enqueue-jobs.ts';
 import { JobValidationError, UnknownTopicError, type ValidationIssue } from './producer-errors.ts';
 
 export interface PublishOptions {
-  /** The event's id (same rules as a job id): publishing it twice creates no second set of jobs. Default: a new UUID. */
+  /**
+   * The event's id (the rules of a job id: 1–128 letters, digits, ".", "_" or "-", starting with
+   * a letter or digit, not all digits): publishing it twice creates no second set of jobs.
+   * Default: a new UUID.
+   */
   eventId?: string;
 }
 

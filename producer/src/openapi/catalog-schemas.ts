@@ -13,7 +13,7 @@ import {
   type AnyTopic,
   type BackoffPolicy,
 } from '@conveyor/shared';
-import { callerJobIdSchema, enqueueOptionsSchema, MAX_IDEMPOTENCY_KEY_LENGTH } from '../enqueue-request.ts';
+import { CALLER_ID_PATTERN, callerJobIdSchema, enqueueOptionsSchema, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_JOB_ID_LENGTH } from '../enqueue-request.ts';
 import { jsonSchemaOf, ref, withoutProperties, type HoistedDefinitions, type JsonSchema } from './json-schema.ts';
 
 /** What the document says about limits the server is configured with. */
@@ -33,12 +33,14 @@ export function componentBase(name: string): string {
     .join('');
 }
 
-/** A caller-chosen job or event id, as a JSON Schema (the server also refuses BullMQ's key names). */
+/** A caller-chosen event id, as a JSON Schema (the server also refuses BullMQ's key names). */
 export function callerIdSchema(hoisted: HoistedDefinitions): JsonSchema {
   return {
     ...jsonSchemaOf(callerJobIdSchema, 'CallerId', hoisted),
-    pattern: '^(?!~)(?![0-9]+$)[^:]+$',
-    description: '1–128 characters, no ":", not starting with "~", not all digits, not a BullMQ key name (`wait`, `active`, …).',
+    minLength: 1,
+    maxLength: MAX_JOB_ID_LENGTH,
+    pattern: `^(?![0-9]+$)${CALLER_ID_PATTERN.source.slice(1)}`,
+    description: `1–${MAX_JOB_ID_LENGTH} letters, digits, \`.\`, \`_\` or \`-\`, starting with a letter or digit; not all digits, not a BullMQ key name (\`wait\`, \`active\`, …).`,
   };
 }
 
