@@ -5,7 +5,7 @@
  * payload would win is not the caller's to guess.
  */
 import { findJobKind } from '@conveyor/shared';
-import { checkEnqueueRequest, type EnqueueOptions, type EnqueueRequest } from './enqueue-request.ts';
+import { checkEnqueueRequest, type EnqueueRequest, type OptionsSource, type RequestEnqueueOptions } from './enqueue-request.ts';
 import { idempotentJobId } from './idempotency.ts';
 import type { ValidationIssue } from './producer-errors.ts';
 
@@ -13,7 +13,7 @@ import type { ValidationIssue } from './producer-errors.ts';
 export const DEFAULT_BULK_MAX_JOBS = 1_000;
 
 /** One item of a bulk request: the payload and its own options; `name` for the mixed-kind form. */
-export interface BulkItem extends EnqueueOptions {
+export interface BulkItem extends RequestEnqueueOptions {
   name?: string;
   data: unknown;
 }
@@ -29,9 +29,10 @@ export interface ParsedBulk {
 
 /**
  * Parses `items` (the body's `jobs`); `name` fixes the kind of every item (`/v1/jobs/{name}/bulk`),
- * absent each item names its own (`/v1/jobs:bulk`).
+ * absent each item names its own (`/v1/jobs:bulk`). Items from a request may not choose a
+ * `jobId`; the typed client's (`source: 'app'`) may.
  */
-export function parseBulkItems(items: readonly unknown[], name?: string): ParsedBulk {
+export function parseBulkItems(items: readonly unknown[], name?: string, source: OptionsSource = 'request'): ParsedBulk {
   const requests: (EnqueueRequest | undefined)[] = [];
   const issues: ValidationIssue[] = [];
   const bad = new Set<number>();
@@ -59,11 +60,11 @@ export function parseBulkItems(items: readonly unknown[], name?: string): Parsed
     } else if (itemName !== undefined) {
       fail({ path: 'name', code: 'unrecognized_keys', message: 'unknown field (the kind is in the path)' });
     }
-    const checked = checkEnqueueRequest(kindName!, data, options);
+    const checked = checkEnqueueRequest(kindName!, data, options, source);
     fail(...checked.issues);
     const request = checked.request;
     if (!request || bad.has(index)) return;
-    const id = request.options.jobId ?? (request.options.idempotencyKey !== undefined ? idempotentJobId(request.kind.name, request.options.idempotencyKey) : undefined);
+    const id = request.jobId ?? (request.options.idempotencyKey !== undefined ? idempotentJobId(request.kind.name, request.options.idempotencyKey) : undefined);
     if (id === undefined) {
       requests[index] = request;
       return;
@@ -71,7 +72,7 @@ export function parseBulkItems(items: readonly unknown[], name?: string): Parsed
     const key = `${request.kind.queue}\0${id}`;
     const first = firstIndexOfId.get(key);
     if (first !== undefined) {
-      fail({ path: request.options.jobId !== undefined ? 'jobId' : 'idempotencyKey', code: 'duplicate', message: `names the same job as jobs.${first}` });
+      fail({ path: request.jobId !== undefined ? 'jobId' : 'idempotencyKey', code: 'duplicate', message: `names the same job as jobs.${first}` });
       return;
     }
     firstIndexOfId.set(key, index);

@@ -147,6 +147,14 @@ describe('job ids chosen by the application', () => {
     const bulk = producer.enqueueBulk([{ name: 'email.send', data: email, jobId: 'a/b' }]);
     await expect(bulk).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'jobs.0.jobId' })] });
   });
+
+  it('refuses a jobId through the run-time methods the HTTP routes use', async () => {
+    const single = producer.enqueueUnknown('email.send', email, { jobId: 'from-a-body' });
+    await expect(single).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'jobId', code: 'unrecognized_keys' })] });
+    const bulk = producer.enqueueBulkUnknown([{ data: email, jobId: 'from-a-body' }], { name: 'email.send' });
+    await expect(bulk).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'jobs.0.jobId', code: 'unrecognized_keys' })] });
+    expect(await openQueue('email').getJob('from-a-body')).toBeUndefined();
+  });
 });
 
 describe('createProducer().getJob', () => {

@@ -28,7 +28,7 @@ import {
 } from '@conveyor/shared';
 import type { Redis } from 'ioredis';
 import { parseBulkItems, type BulkItem } from './bulk-request.ts';
-import { parseEnqueueRequest, type EnqueueOptions, type EnqueueRequest } from './enqueue-request.ts';
+import { parseEnqueueRequest, type EnqueueOptions, type EnqueueRequest, type OptionsSource } from './enqueue-request.ts';
 import { enqueueJobs, type EnqueueResult } from './enqueue-jobs.ts';
 import { cancelJob, readJobStatus, type CancelResult, type JobStatus } from './job-status.ts';
 import { JobValidationError, type ValidationIssue } from './producer-errors.ts';
@@ -37,7 +37,7 @@ import { callRedis } from './redis-call.ts';
 import { createScheduleStore, type ScheduleStore } from './schedules.ts';
 
 export * from './producer-errors.ts';
-export { MAX_DELAY_MS, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_JOB_ID_LENGTH, type EnqueueOptions } from './enqueue-request.ts';
+export { MAX_DELAY_MS, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_JOB_ID_LENGTH, type EnqueueOptions, type RequestEnqueueOptions } from './enqueue-request.ts';
 export { BULK_CHUNK_SIZE, type EnqueueResult } from './enqueue-jobs.ts';
 export { DEFAULT_BULK_MAX_JOBS, type BulkItem } from './bulk-request.ts';
 export type { CancelResult, DeadLetterSummary, JobStatus, JobStatusState } from './job-status.ts';
@@ -94,13 +94,16 @@ export interface BulkOptions {
 }
 
 export interface Producer {
-  /** Validates `data` against the kind's schema and enqueues it. */
+  /** Validates `data` against the kind's schema and enqueues it; trusted code may choose a `jobId`. */
   enqueue<N extends JobName>(name: N, data: JobInput<N>, options?: EnqueueOptions): Promise<EnqueueResult<N>>;
-  /** The same for a name and values known only at run time (HTTP): everything is checked. */
+  /**
+   * The same for a name and values known only at run time (HTTP): everything is checked, and
+   * the options are the request allowlist (RequestEnqueueOptions): a `jobId` is refused.
+   */
   enqueueUnknown(name: string, data: unknown, options?: unknown): Promise<EnqueueResult>;
   /** Enqueues many jobs of any kinds, one Redis round trip per chunk; all or nothing unless `partial`. */
   enqueueBulk(items: readonly TypedBulkItem[], options?: BulkOptions): Promise<BulkResult>;
-  /** The same for items known only at run time; `name` fixes the kind of every item. */
+  /** The same for items known only at run time, a `jobId` refused like in enqueueUnknown. */
   enqueueBulkUnknown(items: readonly unknown[], options?: BulkOptions & { name?: string }): Promise<BulkResult>;
   /** The job's status, or undefined when there is no such job of that kind. */
   getJob<N extends JobName>(name: N, id: string): Promise<JobStatus<N> | undefined>;
@@ -158,8 +161,8 @@ export function createProducer(options: ProducerOptions): Producer {
       requests,
     );
 
-  async function enqueueBulkUnknown(items: readonly unknown[], bulkOptions: BulkOptions & { name?: string } = {}): Promise<BulkResult> {
-    const { requests, issues, bad } = parseBulkItems(items, bulkOptions.name);
+  async function enqueueBulk(items: readonly unknown[], bulkOptions: BulkOptions & { name?: string }, source: OptionsSource): Promise<BulkResult> {
+    const { requests, issues, bad } = parseBulkItems(items, bulkOptions.name, source);
     if (issues.length > 0 && !bulkOptions.partial) throw new JobValidationError(issues);
     const valid = requests.flatMap((request, index) => (request && !bad.has(index) ? [{ request, index }] : []));
     const results = valid.length > 0 ? await enqueue(valid.map((entry) => entry.request)) : [];
@@ -177,15 +180,15 @@ export function createProducer(options: ProducerOptions): Producer {
 
   return {
     async enqueue(name, data, enqueueOptions) {
-      const [result] = await enqueue([parseEnqueueRequest(name, data, enqueueOptions)]);
+      const [result] = await enqueue([parseEnqueueRequest(name, data, enqueueOptions, 'app')]);
       return result as EnqueueResult<typeof name>;
     },
     async enqueueUnknown(name, data, enqueueOptions) {
       const [result] = await enqueue([parseEnqueueRequest(name, data, enqueueOptions)]);
       return result!;
     },
-    enqueueBulk: (items, bulkOptions) => enqueueBulkUnknown(items, bulkOptions),
-    enqueueBulkUnknown,
+    enqueueBulk: (items, bulkOptions = {}) => enqueueBulk(items, bulkOptions, 'app'),
+    enqueueBulkUnknown: (items, bulkOptions = {}) => enqueueBulk(items, bulkOptions, 'request'),
     getJob: ((name: string, id: string) => readJobStatus(lookup, name, id)) as Producer['getJob'],
     cancel: (name, id) => cancelJob(lookup, name, id),
     publish: (topic, event, publishOptions) => publishUnknown(topic, event, publishOptions),

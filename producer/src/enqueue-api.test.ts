@@ -115,10 +115,27 @@ describe('POST /v1/jobs/:name/bulk', () => {
     expect(again.json.jobs.map((job: any) => [job.id, job.created])).toEqual(first.json.jobs.map((job: any) => [job.id, false]));
   });
 
-  it('refuses two items naming one job id', async () => {
-    const res = await call('POST', '/v1/jobs/email.send/bulk', { jobs: [{ data: email(1), jobId: 'twin' }, { data: email(2), jobId: 'twin' }] });
+  it('refuses two items naming one job through one idempotency key', async () => {
+    const res = await call('POST', '/v1/jobs/email.send/bulk', { jobs: [{ data: email(1), idempotencyKey: 'twin' }, { data: email(2), idempotencyKey: 'twin' }] });
     expect(res.status).toBe(422);
-    expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: 'jobs.1.jobId', code: 'duplicate' })]);
+    expect(res.json.error.details.issues).toEqual([expect.objectContaining({ path: 'jobs.1.idempotencyKey', code: 'duplicate' })]);
+  });
+
+  it('refuses a jobId in any item, naming jobs.<index>.jobId, and enqueues nothing', async () => {
+    const before = await queues.email!.getWaitingCount();
+    const named = await call('POST', '/v1/jobs/email.send/bulk', { jobs: [{ data: email(1) }, { data: email(2), jobId: 'bulk-chosen-id' }] });
+    expect(named.status).toBe(422);
+    expect(named.json.error).toMatchObject({ code: 'validation_failed', message: expect.any(String) });
+    expect(named.json.error.details.issues).toEqual([expect.objectContaining({ path: 'jobs.1.jobId', code: 'unrecognized_keys' })]);
+    const mixed = await call('POST', '/v1/jobs:bulk', { jobs: [{ name: 'email.send', data: email(3), jobId: 'mixed-chosen-id' }] });
+    expect(mixed.status).toBe(422);
+    expect(mixed.json.error.details.issues).toEqual([expect.objectContaining({ path: 'jobs.0.jobId', code: 'unrecognized_keys' })]);
+    // Even the partial form refuses the item rather than taking its id.
+    const partial = await call('POST', '/v1/jobs/email.send/bulk?partial=true', { jobs: [{ data: email(4), jobId: 'partial-chosen-id' }] });
+    expect(partial.status).toBe(207);
+    expect(partial.json.rejected).toEqual([{ index: 0, issues: [expect.objectContaining({ path: 'jobs.0.jobId' })] }]);
+    expect(await queues.email!.getWaitingCount()).toBe(before);
+    for (const id of ['bulk-chosen-id', 'mixed-chosen-id', 'partial-chosen-id']) expect(await queues.email!.getJob(id)).toBeUndefined();
   });
 });
 

@@ -3,9 +3,10 @@
  * and a topic's fan-out all come here with parsed requests.
  *
  * 1. Each request gets its BullMQ options from the kind's policy (jobOptionsFor) and its job
- *    id: the caller's `jobId`, else `idem-<hash>` from an idempotency key, else — for a kind
- *    with a dedup policy — a random UUID (so that a deduplicated add can be told from a new
- *    one), else none (BullMQ numbers the job).
+ *    id: the one trusted code chose (the typed client's `jobId`, a topic's fan-out), else
+ *    `idem-<hash>` from an idempotency key, else — for a kind with a dedup policy — a random
+ *    UUID (so that a deduplicated add can be told from a new one), else none (BullMQ numbers
+ *    the job). A request body never chooses the id (enqueue-request.ts).
  * 2. Requests with an id are checked against their idempotency markers in ONE pipeline (see
  *    idempotency.ts): a marker with another request's hash is a conflict and nothing is
  *    enqueued; a marker with this hash, or an existing job, is a repeat (`created: false`).
@@ -143,7 +144,7 @@ async function waitForReplicas(durable: DurableEnqueue, results: readonly Enqueu
 function plan(deps: EnqueueJobsDeps, request: EnqueueRequest, index: number): Planned {
   const { kind, data, options } = request;
   const name = kind.name as JobName;
-  const callerId = options.jobId ?? (options.idempotencyKey !== undefined ? idempotentJobId(name, options.idempotencyKey) : undefined);
+  const callerId = request.jobId ?? (options.idempotencyKey !== undefined ? idempotentJobId(name, options.idempotencyKey) : undefined);
   const jobId = callerId ?? (kind.dedup ? randomUUID() : undefined);
   const jobOptions = jobOptionsFor(kind, { delayMs: options.delayMs, priority: options.priority });
   if (kind.dedup) {

@@ -1,7 +1,12 @@
 /**
  * Parsing one enqueue request at the boundary: the name must be a catalog job kind, the
  * payload must satisfy the kind's schema, the options theirs. Every bad field is reported at
- * once, with a path as the caller wrote it (`data.to`, `delayMs`, `jobId`).
+ * once, with a path as the caller wrote it (`data.to`, `delayMs`, `priority`).
+ *
+ * Options come from an allowlist. A request body — and any value of unknown origin, such as
+ * `enqueueUnknown`'s — may set `delayMs`, `runAt`, `priority` and an idempotency key; the job
+ * id is then derived from that key server-side. Only trusted application code going through
+ * the typed in-process client (`source: 'app'`) may choose a `jobId` itself.
  */
 import {
   findJobKind,
@@ -43,28 +48,34 @@ export function isJobIdShaped(id: string): boolean {
   return /^\d+$/.test(id) || callerJobIdSchema.safeParse(id).success;
 }
 
-/** Options of one enqueue; unknown fields are refused. `runAt` and `delayMs` exclude each other. */
-export const enqueueOptionsSchema = z
-  .object({
-    delayMs: z.int().min(0).max(MAX_DELAY_MS).optional(),
-    runAt: z.union([z.iso.datetime({ offset: true }), z.date()]).optional(),
-    priority: z.int().min(0).max(MAX_PRIORITY).optional(),
-    jobId: callerJobIdSchema.optional(),
-    idempotencyKey: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional(),
-  })
-  .strict()
-  .superRefine((options, ctx) => {
-    if (options.runAt === undefined) return;
-    if (options.delayMs !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'give runAt or delayMs, not both' });
-      return;
-    }
-    const at = options.runAt instanceof Date ? options.runAt.getTime() : Date.parse(options.runAt);
-    if (!Number.isFinite(at)) ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'not a valid date' });
-    else if (at - Date.now() > MAX_DELAY_MS) ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'must be within one year from now' });
-  });
+/** The allowlist of options, before the rules that tie them together. */
+const allowedOptions = z.object({
+  delayMs: z.int().min(0).max(MAX_DELAY_MS).optional(),
+  runAt: z.union([z.iso.datetime({ offset: true }), z.date()]).optional(),
+  priority: z.int().min(0).max(MAX_PRIORITY).optional(),
+  idempotencyKey: z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional(),
+});
 
-export interface EnqueueOptions extends CatalogEnqueueOptions {
+/** `runAt` and `delayMs` exclude each other, and `runAt` is at most a year ahead. */
+function checkRunAt(options: { delayMs?: number | undefined; runAt?: string | Date | undefined }, ctx: z.RefinementCtx): void {
+  if (options.runAt === undefined) return;
+  if (options.delayMs !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'give runAt or delayMs, not both' });
+    return;
+  }
+  const at = options.runAt instanceof Date ? options.runAt.getTime() : Date.parse(options.runAt);
+  if (!Number.isFinite(at)) ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'not a valid date' });
+  else if (at - Date.now() > MAX_DELAY_MS) ctx.addIssue({ code: 'custom', path: ['runAt'], message: 'must be within one year from now' });
+}
+
+/** The options a request may carry; unknown fields, `jobId` among them, are refused. */
+export const enqueueOptionsSchema = allowedOptions.strict().superRefine(checkRunAt);
+
+/** The options trusted application code may give the typed client: the same, and a `jobId`. */
+const appEnqueueOptionsSchema = allowedOptions.extend({ jobId: callerJobIdSchema.optional() }).strict().superRefine(checkRunAt);
+
+/** Options of one enqueue as a request (an HTTP body, the HTTP client) may give them. */
+export interface RequestEnqueueOptions extends Omit<CatalogEnqueueOptions, 'jobId'> {
   /** Run no sooner than this many ms from now, 0 – 1 year. Default 0. */
   delayMs?: number;
   /**
@@ -75,27 +86,44 @@ export interface EnqueueOptions extends CatalogEnqueueOptions {
   /** 0 = none, 1 = highest … MAX_PRIORITY = lowest. Default: the kind's priority. */
   priority?: number;
   /**
-   * Your own job id (1–128 letters, digits, ".", "_" or "-", starting with a letter or digit,
-   * not all digits): the same id twice gives one job. Default: BullMQ numbers the job.
-   */
-  jobId?: string;
-  /**
    * Makes a retried request return the job of the first (1–255 characters): the job id
-   * becomes `idem-<hash of name and key>`. Ignored when `jobId` is given.
+   * becomes `idem-<hash of name and key>`. Ignored when `jobId` is given (typed client only).
    */
   idempotencyKey?: string;
 }
+
+/** Options of one enqueue through the typed in-process client. */
+export interface EnqueueOptions extends RequestEnqueueOptions {
+  /**
+   * Your own job id (1–128 letters, digits, ".", "_" or "-", starting with a letter or digit,
+   * not all digits): the same id twice gives one job. Default: from `idempotencyKey`, else
+   * BullMQ numbers the job. Trusted application code only: the HTTP API and the `…Unknown`
+   * methods refuse it.
+   */
+  jobId?: string;
+}
+
+/**
+ * Who wrote the options: `request` — an HTTP body, or any value of unknown origin — gets the
+ * allowlist only; `app`, trusted code calling the typed client, may also choose a `jobId`.
+ */
+export type OptionsSource = 'request' | 'app';
 
 export interface EnqueueRequest {
   kind: AnyJobKind;
   /** The payload after parsing: defaults applied, unknown fields refused. */
   data: unknown;
   /** Parsed options; `runAt` is already turned into `delayMs`. */
-  options: Omit<EnqueueOptions, 'runAt'>;
+  options: Omit<RequestEnqueueOptions, 'runAt'>;
+  /**
+   * The job id trusted code chose: the typed client's `jobId`, or a topic's fan-out
+   * (publish-event.ts). Never read from a request body. Default: from the idempotency key.
+   */
+  jobId?: string;
 }
 
 /** `runAt` as a delay from now (a past time is 0); options without `runAt`. */
-function resolveRunAt(options: EnqueueOptions, now = Date.now()): Omit<EnqueueOptions, 'runAt'> {
+function resolveRunAt(options: RequestEnqueueOptions, now = Date.now()): Omit<RequestEnqueueOptions, 'runAt'> {
   const { runAt, ...rest } = options;
   if (runAt === undefined) return rest;
   const at = runAt instanceof Date ? runAt.getTime() : Date.parse(runAt);
@@ -103,8 +131,8 @@ function resolveRunAt(options: EnqueueOptions, now = Date.now()): Omit<EnqueueOp
 }
 
 /** Parses a request; throws UnknownJobError, or JobValidationError naming every bad field. */
-export function parseEnqueueRequest(name: string, data: unknown, options: unknown): EnqueueRequest {
-  const { request, issues } = checkEnqueueRequest(name, data, options);
+export function parseEnqueueRequest(name: string, data: unknown, options: unknown, source: OptionsSource = 'request'): EnqueueRequest {
+  const { request, issues } = checkEnqueueRequest(name, data, options, source);
   if (!request) throw new JobValidationError(issues);
   return request;
 }
@@ -114,21 +142,29 @@ export function checkEnqueueRequest(
   name: string,
   data: unknown,
   options: unknown,
+  source: OptionsSource = 'request',
 ): { request: EnqueueRequest; issues: [] } | { request: undefined; issues: ValidationIssue[] } {
   const kind = findJobKind(name);
   if (!kind) throw new UnknownJobError(name, jobNames);
-  const parsedOptions = enqueueOptionsSchema.safeParse(options ?? {});
+  const parsedOptions = (source === 'app' ? appEnqueueOptionsSchema : enqueueOptionsSchema).safeParse(options ?? {});
   const parsedData = kind.schema.safeParse(data);
   if (parsedOptions.success && parsedData.success) {
-    return { request: { kind, data: parsedData.data, options: resolveRunAt(parsedOptions.data) }, issues: [] };
+    const { jobId, ...rest } = parsedOptions.data as EnqueueOptions;
+    return { request: { kind, data: parsedData.data, options: resolveRunAt(rest), ...(jobId !== undefined ? { jobId } : {}) }, issues: [] };
   }
   return {
     request: undefined,
     issues: [
-      ...(parsedOptions.success ? [] : issuesOf(parsedOptions.error, [])),
+      ...(parsedOptions.success ? [] : issuesOf(parsedOptions.error, []).map(explainJobId)),
       ...(parsedData.success ? [] : issuesOf(parsedData.error, ['data'])),
     ],
   };
+}
+
+/** A `jobId` a request tried to set: say where its job id comes from instead. */
+function explainJobId(issue: ValidationIssue): ValidationIssue {
+  if (issue.path !== 'jobId' || issue.code !== 'unrecognized_keys') return issue;
+  return { ...issue, message: 'unknown field: a job id is derived from the idempotency key (the Idempotency-Key header, or idempotencyKey in a bulk item)' };
 }
 
 /** zod issues as ValidationIssues; an unknown-fields issue becomes one issue per field. */

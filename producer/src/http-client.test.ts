@@ -91,7 +91,7 @@ describe('createHttpClient', () => {
   it('enqueueMixed: jobs of several kinds in one request', async () => {
     const mixed = await client.enqueueMixed([
       { name: 'email.send', data: email },
-      { name: 'report.generate', data: { ...report, reportId: 'http-client-mixed' }, jobId: 'http-client-mixed-1' },
+      { name: 'report.generate', data: { ...report, reportId: 'http-client-mixed' }, idempotencyKey: 'http-client-mixed-1' },
     ]);
     expectDocumented('post', '/v1/jobs:bulk', 201, mixed);
     expect(mixed.jobs.map((job) => job.name)).toEqual(['email.send', 'report.generate']);

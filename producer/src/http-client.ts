@@ -37,7 +37,10 @@ export interface HttpClientOptions {
 
 const httpClientDefaults = { timeoutMs: 10_000 };
 
-/** Options of one enqueue; the same as the in-process client's. */
+/**
+ * Options of one enqueue: the request allowlist. There is no `jobId`: over HTTP the job id is
+ * derived from `idempotencyKey` on the server.
+ */
 export interface HttpEnqueueOptions {
   /** Run no sooner than this many ms from now (0 – 1 year). Excludes `runAt`. */
   delayMs?: number;
@@ -45,8 +48,6 @@ export interface HttpEnqueueOptions {
   runAt?: Date | string;
   /** 0 = none, 1 = highest … 2,097,151 = lowest. Default: the kind's priority. */
   priority?: number;
-  /** Your own job id (1–128 characters, no ":", not all digits): the same id twice gives one job. */
-  jobId?: string;
   /** Sent as the `Idempotency-Key` header: a retried call returns the job of the first (1–255 characters). */
   idempotencyKey?: string;
 }

@@ -1,7 +1,8 @@
 /**
  * Idempotent enqueue: the same request sent again gives the same job, not a second one.
  *
- * 1. The job id is the caller's `jobId`; else, with an idempotency key, it is
+ * 1. The job id is the one trusted code chose (the typed client's `jobId`, an event's
+ *    subscriber job); else, with an idempotency key, it is
  *    `idem-<first 32 hex of sha256(name + "\0" + key)>`. With neither, BullMQ numbers the job
  *    and nothing below applies.
  * 2. One pipeline (for a bulk request, one for all its items) reads the marker `<prefix>:<queue>:~conveyor:idempotency:<jobId>`, which

@@ -53,8 +53,9 @@ export function planPublish(topicName: string, event: unknown, options: PublishO
   for (const subscriber of topic.subscribers) {
     const kind = subscriber.kind.name;
     const payload = subscriber.payload(parsed.data, { eventId, topic: topic.name });
-    const checked = checkEnqueueRequest(kind, payload, { jobId: eventJobId(topic.name, eventId, kind) });
-    if (checked.request) requests.push(checked.request);
+    const checked = checkEnqueueRequest(kind, payload, {});
+    // The id is the fan-out's own, set past the options' allowlist: no caller chooses it.
+    if (checked.request) requests.push({ ...checked.request, jobId: eventJobId(topic.name, eventId, kind) });
     // The event was valid but a subscriber's payload is not (a field too long for it, say).
     else issues.push(...checked.issues.map((issue) => ({ ...issue, path: `subscribers.${kind}.${issue.path}`, message: `${issue.message} (built from the event)` })));
   }

@@ -3,6 +3,7 @@ import { freePort, startRedisServer, waitFor, type RedisServerHandle } from '@co
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisUnavailableError } from './client.ts';
+import { idempotentJobId } from './idempotency.ts';
 import { get, post, startTestServer, type TestServer } from './testing/test-server.ts';
 
 const email = { to: 'ada@example.com', subject: 'Welcome', body: 'Hello Ada!' };
@@ -74,13 +75,13 @@ describe('while Redis is down', () => {
     const { port } = redisServer;
     await redisServer.stop();
     await waitFor(() => !isRedisReady(app.redis), { what: 'the client to notice the outage' });
-    expect503(await post(`${app.url}/v1/jobs/email.send`, { data: email, jobId: 'during-outage' }));
+    expect503(await post(`${app.url}/v1/jobs/email.send`, { data: email }, { 'idempotency-key': 'during-outage' }));
 
     redisServer = await startRedisServer({ port });
     await waitFor(() => isRedisReady(app.redis), { what: 'the client to reconnect', timeoutMs: 10_000 });
     // Anything BullMQ had held back would be written on reconnect; nothing must be.
     expect(await get(`${app.url}/readyz`)).toMatchObject({ status: 200 });
-    expect((await get(`${app.url}/v1/jobs/email.send/during-outage`)).status).toBe(404);
+    expect((await get(`${app.url}/v1/jobs/email.send/${idempotentJobId('email.send', 'during-outage')}`)).status).toBe(404);
   });
 });
 

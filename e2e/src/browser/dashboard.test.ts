@@ -34,18 +34,26 @@ afterAll(async () => {
 
 const unique = () => randomBytes(4).toString('hex');
 
-async function enqueue(name: string, body: Record<string, unknown>): Promise<string> {
-  const created = await postJson(`${fixture.stack.producerUrl}/v1/jobs/${name}`, body);
+async function enqueue(name: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<string> {
+  const created = await postJson(`${fixture.stack.producerUrl}/v1/jobs/${name}`, body, headers);
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body.id as string;
 }
 
-/** A webhook to a destination the SSRF guard refuses: dead-lettered after one attempt (permanent). */
-async function deadLetteredWebhook(jobId: string, invoiceId: string): Promise<void> {
-  await enqueue('webhook.deliver', { jobId, data: { url: 'http://localhost:9/hook', event: 'invoice.paid', payload: { invoiceId } } });
+/**
+ * A webhook to a destination the SSRF guard refuses: dead-lettered after one attempt (permanent).
+ * Returns its job id, which the producer derives from the idempotency key (`idem-…`).
+ */
+async function deadLetteredWebhook(idempotencyKey: string, invoiceId: string): Promise<string> {
+  const jobId = await enqueue(
+    'webhook.deliver',
+    { data: { url: 'http://localhost:9/hook', event: 'invoice.paid', payload: { invoiceId } } },
+    { 'idempotency-key': idempotencyKey },
+  );
   await waitFor(async () => (await getJson(`${fixture.stack.producerUrl}/v1/jobs/webhook.deliver/${jobId}`)).body.state === 'dead-lettered', {
     what: `webhook ${jobId} to be dead-lettered`,
   });
+  return jobId;
 }
 
 /** Failed attempts over a history answer of GET /api/queues/:name/history (its steps, the one in progress too). */
@@ -205,8 +213,7 @@ describe.skipIf(!executablePath)('the dashboard in a browser', () => {
   it('redrives a dead-letter record with an edited payload by clicking, and the job then completes', async () => {
     const receiver = await startWebhookReceiver();
     try {
-      const jobId = `refund-hook-${unique()}`;
-      await deadLetteredWebhook(jobId, 'inv_redrive');
+      const jobId = await deadLetteredWebhook(`refund-hook-${unique()}`, 'inv_redrive');
 
       await openNav(operator, 'Dead letters');
       const listed = rowLinking(operator, 'table.dead-letters', jobId);
@@ -248,8 +255,7 @@ describe.skipIf(!executablePath)('the dashboard in a browser', () => {
   });
 
   it('shows a viewer no redrive controls and answers 403 when the viewer posts a redrive anyway', async () => {
-    const jobId = `viewer-hook-${unique()}`;
-    await deadLetteredWebhook(jobId, 'inv_viewer');
+    const jobId = await deadLetteredWebhook(`viewer-hook-${unique()}`, 'inv_viewer');
     const viewer = await fixture.signedIn(fixture.users.viewer);
     expect(await viewer.locator('header.top .who').textContent()).toBe(`${fixture.users.viewer.name} (viewer)`);
 

@@ -60,7 +60,6 @@ function optionProperties(hoisted: HoistedDefinitions, withIdempotencyKey: boole
   for (const [name, note] of Object.entries(notes)) {
     if (properties[name]) properties[name] = { ...properties[name], description: note };
   }
-  if (properties.jobId) properties.jobId = { ...callerIdSchema(hoisted), description: `Your own job id: the same id twice gives one job. ${callerIdSchema(hoisted).description}` };
   return properties;
 }
 

@@ -64,7 +64,7 @@ const params = {
     name: 'Idempotency-Key',
     in: 'header',
     required: false,
-    description: 'A retried request with the same key returns the job of the first (200) instead of adding one. Ignored when `jobId` is given.',
+    description: 'A retried request with the same key returns the job of the first (200) instead of adding one: the job id is derived from the key.',
     schema: idempotencyKeySchema,
   },
   partial: {

@@ -28,7 +28,7 @@ const enqueued = (kind: AnyJobKind) => ({ id: '1', name: kind.name, queue: kind.
 export function enqueueResponses(kind?: AnyJobKind) {
   const kinds = kind ? [kind] : allKinds();
   const first = kinds[0]!;
-  const repeats: Record<string, Example> = { repeat: { summary: 'An idempotent repeat (same Idempotency-Key or jobId)', value: enqueued(first) } };
+  const repeats: Record<string, Example> = { repeat: { summary: 'An idempotent repeat (same idempotency key)', value: enqueued(first) } };
   for (const dedupKind of kinds.filter((candidate) => candidate.dedup)) {
     repeats[`deduplicated-${dedupKind.name}`] = { summary: 'A dedup hit: the pending job with the same key', value: { ...enqueued(dedupKind), deduplicated: true } };
   }

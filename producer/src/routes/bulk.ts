@@ -1,13 +1,14 @@
 /**
  * Bulk enqueue: many jobs in one request, one Redis round trip per chunk.
  *
- *   POST /v1/jobs/:name/bulk   {"jobs": [{"data": {...}, "delayMs"? | "runAt"?, "priority"?, "jobId"?, "idempotencyKey"?}]}
+ *   POST /v1/jobs/:name/bulk   {"jobs": [{"data": {...}, "delayMs"? | "runAt"?, "priority"?, "idempotencyKey"?}]}
  *   POST /v1/jobs:bulk         {"jobs": [{"name": "<kind>", "data": {...}, ...}]}   (mixed kinds)
  *
  * All or nothing by default: one bad item → 422 naming every bad item's index and field, and
  * nothing is enqueued. With `?partial=true` the good items are enqueued and the answer is 207
- * listing the refused ones. More than BULK_MAX_JOBS items → 413 `too_many_items`. Under a rate
- * limit (PRODUCER_RATE_LIMIT_*) a bulk request costs one token per job.
+ * listing the refused ones. More than BULK_MAX_JOBS items → 413 `too_many_items`. An item's job
+ * id comes from its `idempotencyKey`; a `jobId` field is refused like any unknown field. Under a
+ * rate limit (PRODUCER_RATE_LIMIT_*) a bulk request costs one token per job.
  * Answers 201 when a job was created, 200 when every item named an existing job.
  */
 import { Router, type RequestHandler } from 'express';

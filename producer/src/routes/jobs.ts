@@ -3,9 +3,10 @@
  * through the producer client, so HTTP and in-process callers get the same validation and
  * idempotency. (Bulk enqueue is in bulk.ts.)
  *
- *   POST   /v1/jobs/:name       {"data": {...}, "delayMs"? | "runAt"?, "priority"?, "jobId"?}
- *                               (+ Idempotency-Key header) → 201 new job, 200 the earlier one
- *                               (or the pending job with the same dedup key: "deduplicated": true)
+ *   POST   /v1/jobs/:name       {"data": {...}, "delayMs"? | "runAt"?, "priority"?}
+ *                               (+ Idempotency-Key header, from which the job id is derived)
+ *                               → 201 new job, 200 the earlier one (or the pending job with
+ *                               the same dedup key: "deduplicated": true)
  *   GET    /v1/jobs/:name/:id   → the job's state, progress, attempts, result or failure
  *   DELETE /v1/jobs/:name/:id   → 200 cancelled; 409 job_active / job_finished with its state
  */
@@ -42,7 +43,7 @@ function enqueue(producer: JobsRouterDeps['producer']): RequestHandler<{ name: s
     const body: unknown = req.body;
     const issues: ValidationIssue[] = [];
     if (!isPlainObject(body)) {
-      issues.push({ path: '', code: 'invalid_type', message: 'expected a JSON object {"data": {...}, "delayMs"? | "runAt"?, "priority"?, "jobId"?}' });
+      issues.push({ path: '', code: 'invalid_type', message: 'expected a JSON object {"data": {...}, "delayMs"? | "runAt"?, "priority"?}' });
     }
     const { data, ...fields } = isPlainObject(body) ? body : {};
     if ('idempotencyKey' in fields) {
