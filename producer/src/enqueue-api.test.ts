@@ -363,6 +363,35 @@ describe('/v1/schedules', () => {
     expect(id.json.error.details.issues.map((issue: any) => issue.path)).toEqual(['id']);
   });
 
+  it('reads a job a schedule made by its repeat:<schedule>:<ms> id, and answers its cancel with 409 job_scheduled', async () => {
+    const put = await call('PUT', '/v1/schedules/nightly.digest', { name: 'email.send', data: email(1), cron: '0 3 * * *', tz: 'UTC' });
+    expect(put.status).toBe(201);
+    const [next] = (await queues.email!.getJobs(['delayed'])).filter((job) => job.repeatJobKey === 'nightly.digest');
+    expect(next?.id).toBe(`repeat:nightly.digest:${Date.parse(put.json.next)}`);
+    const path = `/v1/jobs/email.send/${encodeURIComponent(next!.id!)}`;
+    try {
+      const read = await call('GET', path);
+      expect(read.status).toBe(200);
+      expect(read.json).toMatchObject({ id: next!.id, name: 'email.send', queue: 'email', state: 'delayed' });
+      // Unencoded, the colons are still one path segment.
+      expect((await call('GET', `/v1/jobs/email.send/${next!.id}`)).json.id).toBe(next!.id);
+
+      const cancel = await call('DELETE', path);
+      expect(cancel.status).toBe(409);
+      expect(cancel.json.error).toMatchObject({ code: 'job_scheduled', details: { id: next!.id, state: 'delayed', schedule: 'nightly.digest' } });
+      expect(await queues.email!.getJobState(next!.id!)).toBe('delayed');
+    } finally {
+      expect((await call('DELETE', '/v1/schedules/nightly.digest')).status).toBe(204);
+    }
+    // Deleting the schedule took its next run along.
+    expect((await call('GET', path)).status).toBe(404);
+    // Only that shape: other ids with ":" are no job ids, and no enqueue may choose one.
+    for (const id of ['repeat:nightly.digest:abc', 'repeat::1', 'other:nightly.digest:1', 'repeat:a/b:1']) {
+      expect((await call('GET', `/v1/jobs/email.send/${encodeURIComponent(id)}`)).status, id).toBe(404);
+    }
+    await expect(app.producer.enqueue('email.send', email(2), { jobId: next!.id! })).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'jobId' })] });
+  });
+
   it('puts the catalog schedules in place, marked as such', async () => {
     await app.producer.schedules.syncCatalog();
     const listed = await call('GET', '/v1/schedules');

@@ -30,6 +30,12 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
  */
 export const CALLER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/**
+ * The id of a job a BullMQ job scheduler made: `repeat:<schedule id>:<fire time in ms>`. Read
+ * and cancel accept it; no enqueue can choose it (":" is not in CALLER_ID_PATTERN).
+ */
+export const SCHEDULER_JOB_ID_PATTERN = /^repeat:[A-Za-z0-9][A-Za-z0-9._-]{0,127}:[0-9]{1,16}$/;
+
 /** Key suffixes BullMQ keeps beside job hashes: a job with such an id would overwrite them. */
 const BULLMQ_KEY_NAMES = new Set([
   'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
@@ -43,9 +49,12 @@ export const callerJobIdSchema = z
   .refine((id) => !/^\d+$/.test(id), 'must not be all digits (BullMQ numbers its own jobs)')
   .refine((id) => !BULLMQ_KEY_NAMES.has(id), 'is reserved: BullMQ uses this name for its own keys');
 
-/** True when `id` could name a job: a BullMQ integer id or an id a caller may choose. */
+/**
+ * True when `id` could name a job: a BullMQ integer id, an id a caller may choose, or the id of
+ * a job a job scheduler made.
+ */
 export function isJobIdShaped(id: string): boolean {
-  return /^\d+$/.test(id) || callerJobIdSchema.safeParse(id).success;
+  return /^\d+$/.test(id) || SCHEDULER_JOB_ID_PATTERN.test(id) || callerJobIdSchema.safeParse(id).success;
 }
 
 /** The allowlist of options, before the rules that tie them together. */

@@ -102,7 +102,10 @@ export interface HttpClient {
   enqueueMixed(items: readonly MixedBulkHttpItem[], options?: BulkHttpOptions): Promise<BulkAnswer>;
   /** The job's status, or undefined when there is no such job of that kind. */
   getJob(name: JobName, id: string): Promise<JobStatusAnswer | undefined>;
-  /** Removes a job that has not started; a running or finished one throws (409 `job_active` / `job_finished`). */
+  /**
+   * Removes a job that has not started; a running or finished one throws (409 `job_active` /
+   * `job_finished`), and so does a schedule's pending next run (409 `job_scheduled`).
+   */
   cancel(name: JobName, id: string): Promise<CancelAnswer>;
   /** One job per subscriber; the same `eventId` twice creates no second set of jobs. */
   publish<T extends TopicName>(topic: T, event: TopicEvent<T>, options?: { eventId?: string }): Promise<PublishAnswer & { created: boolean }>;

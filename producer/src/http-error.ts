@@ -13,6 +13,7 @@ import {
   JobValidationError,
   NotReplicatedError,
   RedisUnavailableError,
+  ScheduledJobError,
   ScheduleNotFoundError,
   TooManyItemsError,
   UnknownJobError,
@@ -90,6 +91,9 @@ export function toHttpError(error: unknown): HttpErrorAnswer | undefined {
   if (error instanceof JobNotCancellableError) {
     const code = error.state === 'active' ? 'job_active' : 'job_finished';
     return answer(409, code, error.message, { name: error.jobName, id: error.jobId, state: error.state });
+  }
+  if (error instanceof ScheduledJobError) {
+    return answer(409, 'job_scheduled', error.message, { name: error.jobName, id: error.jobId, state: error.state, schedule: error.scheduleId });
   }
   if (error instanceof EncryptionKeyMissingError) {
     // The service's fault, not the caller's: it has no key to seal the kind's sensitive fields.

@@ -6,7 +6,9 @@
  * Cancel removes a job that has not started (waiting, prioritized, delayed, paused): BullMQ's
  * remove refuses a job locked by a worker, so a job that starts between the state read and the
  * remove is reported active, never half-removed. A running or finished job is not cancelled
- * (409 with its state): its handler may have had effects already.
+ * (409 with its state): its handler may have had effects already. Neither is the pending next
+ * run of a recurring schedule (id `repeat:<schedule id>:<ms>`): BullMQ refuses to remove it
+ * while its scheduler lives, and the answer says to change or delete the schedule instead.
  */
 import {
   findJobKind,
@@ -21,7 +23,7 @@ import {
 } from '@conveyor/shared';
 import type { JobProgress, JobState } from 'bullmq';
 import { isJobIdShaped } from './enqueue-request.ts';
-import { JobNotCancellableError, JobNotFoundError, UnknownJobError } from './producer-errors.ts';
+import { JobNotCancellableError, JobNotFoundError, ScheduledJobError, UnknownJobError } from './producer-errors.ts';
 
 export interface JobLookupDeps {
   queues: CatalogQueues;
@@ -152,6 +154,7 @@ export async function cancelJob(deps: JobLookupDeps, name: string, id: string): 
     const now = await deps.call('get job state', () => job.getState());
     if (now === 'unknown') throw new JobNotFoundError(name, id);
     if (!CANCELLABLE.has(now)) throw new JobNotCancellableError(name, id, now);
+    if (job.repeatJobKey !== undefined) throw new ScheduledJobError(name, id, now, job.repeatJobKey);
     throw error;
   }
   return { id, name: kind.name as JobName, queue: queueName, state: 'cancelled', previousState: state };

@@ -97,6 +97,22 @@ export class JobNotCancellableError extends Error {
   }
 }
 
+/**
+ * The job is the pending next run of a recurring schedule: BullMQ keeps it for its job
+ * scheduler, so it goes only by changing or deleting the schedule.
+ */
+export class ScheduledJobError extends Error {
+  override readonly name = 'ScheduledJobError';
+  constructor(
+    readonly jobName: string,
+    readonly jobId: string,
+    readonly state: string,
+    readonly scheduleId: string,
+  ) {
+    super(`job "${jobId}" of kind "${jobName}" is the next run of schedule "${scheduleId}"; change or delete the schedule instead`);
+  }
+}
+
 /** The name is not a topic of the catalog. */
 export class UnknownTopicError extends Error {
   override readonly name = 'UnknownTopicError';

@@ -13,7 +13,14 @@ import {
   type AnyTopic,
   type BackoffPolicy,
 } from '@conveyor/shared';
-import { CALLER_ID_PATTERN, callerJobIdSchema, enqueueOptionsSchema, MAX_IDEMPOTENCY_KEY_LENGTH, MAX_JOB_ID_LENGTH } from '../enqueue-request.ts';
+import {
+  CALLER_ID_PATTERN,
+  callerJobIdSchema,
+  enqueueOptionsSchema,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_JOB_ID_LENGTH,
+  SCHEDULER_JOB_ID_PATTERN,
+} from '../enqueue-request.ts';
 import { jsonSchemaOf, ref, withoutProperties, type HoistedDefinitions, type JsonSchema } from './json-schema.ts';
 
 /** What the document says about limits the server is configured with. */
@@ -226,3 +233,6 @@ export function catalogComponents(limits: DocumentLimits): Record<string, JsonSc
 
 /** The schedule id path parameter's pattern. */
 export const scheduleIdPattern = SCHEDULE_ID.source;
+
+/** A job id in a path: a BullMQ number, a caller-chosen or derived id, or a scheduler's job id. */
+export const jobIdPathPattern = `^(?:${CALLER_ID_PATTERN.source.slice(1, -1)}|${SCHEDULER_JOB_ID_PATTERN.source.slice(1, -1)})$`;

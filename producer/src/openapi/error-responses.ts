@@ -73,6 +73,14 @@ export const errorCodes = {
     when: 'the job completed, failed or was dead-lettered: it cannot be cancelled',
     example: { message: 'job "42" of kind "email.send" is completed', details: { name: 'email.send', id: '42', state: 'completed' } },
   },
+  job_scheduled: {
+    status: 409,
+    when: "the job is a recurring schedule's pending next run: change or delete the schedule instead",
+    example: {
+      message: 'job "repeat:digest.hourly:1767225600000" of kind "email.send" is the next run of schedule "digest.hourly"; change or delete the schedule instead',
+      details: { name: 'email.send', id: 'repeat:digest.hourly:1767225600000', state: 'delayed', schedule: 'digest.hourly' },
+    },
+  },
   payload_too_large: {
     status: 413,
     when: 'the body exceeds BODY_LIMIT_BYTES',

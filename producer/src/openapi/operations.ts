@@ -9,6 +9,7 @@ import {
   allTopics,
   describeKind,
   idempotencyKeySchema,
+  jobIdPathPattern,
   kindNames,
   policyExtension,
   scheduleIdPattern,
@@ -51,7 +52,13 @@ export interface OperationSpec {
 
 const params = {
   jobName: { name: 'name', in: 'path', required: true, description: 'A job kind of the catalog.', schema: { type: 'string', enum: jobNames } },
-  jobId: { name: 'id', in: 'path', required: true, description: 'The job id the enqueue answered.', schema: { type: 'string', minLength: 1, maxLength: 128 } },
+  jobId: {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: 'The job id the enqueue answered, or a schedule\'s job id `repeat:<schedule id>:<fire time in ms>`.',
+    schema: { type: 'string', pattern: jobIdPathPattern },
+  },
   topic: { name: 'topic', in: 'path', required: true, description: 'A topic of the catalog.', schema: { type: 'string', enum: topicNames } },
   scheduleId: {
     name: 'id',
@@ -180,7 +187,8 @@ export function operationSpecs(): OperationSpec[] {
       operationId: 'cancelJob',
       tag: 'jobs',
       summary: 'Cancel a job that has not started',
-      description: 'Removes a waiting, delayed or prioritized job. A running job answers 409 `job_active`; a finished one 409 `job_finished`.',
+      description:
+        "Removes a waiting, delayed or prioritized job. A running job answers 409 `job_active`; a finished one 409 `job_finished`; a recurring schedule's pending next run 409 `job_scheduled` (change or delete the schedule instead).",
       scope: 'admin',
       parameters: [params.jobName, params.jobId],
       responses: {
@@ -188,7 +196,7 @@ export function operationSpecs(): OperationSpec[] {
           cancelled: { value: { id: '1', name: kinds[0]!.name, queue: kinds[0]!.queue, state: 'cancelled', previousState: 'waiting' } },
         }),
       },
-      errors: ['unknown_job', 'job_not_found', 'job_active', 'job_finished'],
+      errors: ['unknown_job', 'job_not_found', 'job_active', 'job_finished', 'job_scheduled'],
     },
     {
       path: '/v1/events/{topic}',

@@ -8,7 +8,9 @@
  *                               → 201 new job, 200 the earlier one (or the pending job with
  *                               the same dedup key: "deduplicated": true)
  *   GET    /v1/jobs/:name/:id   → the job's state, progress, attempts, result or failure
- *   DELETE /v1/jobs/:name/:id   → 200 cancelled; 409 job_active / job_finished with its state
+ *   DELETE /v1/jobs/:name/:id   → 200 cancelled; 409 job_active / job_finished with its state,
+ *                               job_scheduled for a schedule's next run (`:id` also takes a
+ *                               scheduler's job id, `repeat:<schedule id>:<ms>`)
  */
 import { Router, type RequestHandler } from 'express';
 import { isJobName, jobNames } from '@conveyor/shared';
