@@ -93,6 +93,18 @@ export interface BulkOptions {
   partial?: boolean;
 }
 
+/** Options of `enqueueBulkUnknown`. */
+export interface UnknownBulkOptions extends BulkOptions {
+  /** Fixes the kind of every item (`/v1/jobs/{name}/bulk`). Default: each item names its own. */
+  name?: string;
+  /**
+   * Runs once the items are validated and before anything is enqueued, with how many will be
+   * (at least 1); a throw refuses the request and nothing is enqueued. The HTTP route charges
+   * its rate limit here, so that refused items cost nothing. Default: none.
+   */
+  beforeEnqueue?: (jobs: number) => Promise<void>;
+}
+
 export interface Producer {
   /** Validates `data` against the kind's schema and enqueues it; trusted code may choose a `jobId`. */
   enqueue<N extends JobName>(name: N, data: JobInput<N>, options?: EnqueueOptions): Promise<EnqueueResult<N>>;
@@ -104,7 +116,7 @@ export interface Producer {
   /** Enqueues many jobs of any kinds, one Redis round trip per chunk; all or nothing unless `partial`. */
   enqueueBulk(items: readonly TypedBulkItem[], options?: BulkOptions): Promise<BulkResult>;
   /** The same for items known only at run time, a `jobId` refused like in enqueueUnknown. */
-  enqueueBulkUnknown(items: readonly unknown[], options?: BulkOptions & { name?: string }): Promise<BulkResult>;
+  enqueueBulkUnknown(items: readonly unknown[], options?: UnknownBulkOptions): Promise<BulkResult>;
   /** The job's status, or undefined when there is no such job of that kind. */
   getJob<N extends JobName>(name: N, id: string): Promise<JobStatus<N> | undefined>;
   getJob(name: string, id: string): Promise<JobStatus | undefined>;
@@ -161,10 +173,11 @@ export function createProducer(options: ProducerOptions): Producer {
       requests,
     );
 
-  async function enqueueBulk(items: readonly unknown[], bulkOptions: BulkOptions & { name?: string }, source: OptionsSource): Promise<BulkResult> {
+  async function enqueueBulk(items: readonly unknown[], bulkOptions: UnknownBulkOptions, source: OptionsSource): Promise<BulkResult> {
     const { requests, issues, bad } = parseBulkItems(items, bulkOptions.name, source);
     if (issues.length > 0 && !bulkOptions.partial) throw new JobValidationError(issues);
     const valid = requests.flatMap((request, index) => (request && !bad.has(index) ? [{ request, index }] : []));
+    if (valid.length > 0) await bulkOptions.beforeEnqueue?.(valid.length);
     const results = valid.length > 0 ? await enqueue(valid.map((entry) => entry.request)) : [];
     const rejected = [...bad].sort((a, b) => a - b).map((index) => ({
       index,

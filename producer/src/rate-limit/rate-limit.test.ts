@@ -112,6 +112,33 @@ describe('the rate limit', () => {
   });
 });
 
+describe('bulk requests under the limit', () => {
+  const email = (n: number) => ({ data: { to: `user${n}@example.com`, subject: 'Hi', body: 'Hello' } });
+  const bad = { data: { to: 'not-an-email', subject: 'Hi', body: 'Hello' } };
+
+  it('charges only the jobs a bulk enqueues: a 422 leaves the job tokens untouched', async () => {
+    // 0.1 tokens a second: no whole token refills while the test runs.
+    const app = await server({ rateLimit: { perSec: 0.1, burst: 10 } });
+    const bulk = (jobs: unknown[], query = '') => send('POST', `${app.url}/v1/jobs/email.send/bulk${query}`, { body: { jobs } });
+
+    const refused = await bulk([email(1), email(2), email(3), email(4), email(5), bad]);
+    expect(refused.status).toBe(422);
+    // Only the request's entry token went, not one per item.
+    expect(refused.headers.get('ratelimit-remaining')).toBe('9');
+
+    // Partial: two of three enqueued, two tokens (the entry one and one more).
+    const partial = await bulk([email(6), bad, email(7)], '?partial=true');
+    expect(partial.status).toBe(207);
+    expect(partial.headers.get('ratelimit-remaining')).toBe('7');
+
+    // The 7 left pay for a bulk of 7 jobs, which the refused request would have made a 429.
+    const full = await bulk([8, 9, 10, 11, 12, 13, 14].map(email));
+    expect(full.status).toBe(201);
+    expect(full.headers.get('ratelimit-remaining')).toBe('0');
+    expect((await bulk([email(15)])).status).toBe(429);
+  });
+});
+
 describe('chargeRateLimit', () => {
   it('lets a bulk route charge one token per job beyond the first', async () => {
     const redis = (await server()).redis;

@@ -3,8 +3,9 @@
  * the API key's id when keys are configured, else the client's IP address — before its body
  * is read. An empty bucket answers 429 `rate_limited` with `Retry-After`; every answer carries
  * `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (draft-ietf-httpapi-ratelimit-headers).
- * Bulk routes call `chargeRateLimit(res, jobs - 1)` once they know the count, so that a bulk
- * request costs one token per job. When Redis is away the take throws RedisUnavailableError
+ * Bulk routes call `chargeRateLimit(res, jobs - 1)` once the items are validated, with the jobs
+ * they are about to enqueue, so that a bulk request costs one token per job and a refused one
+ * (422) or a refused item nothing beyond the entry token. When Redis is away the take throws RedisUnavailableError
  * and the request answers 503, as every route that needs Redis does.
  */
 import type { Request, RequestHandler, Response } from 'express';

@@ -8,7 +8,9 @@
  * nothing is enqueued. With `?partial=true` the good items are enqueued and the answer is 207
  * listing the refused ones. More than BULK_MAX_JOBS items → 413 `too_many_items`. An item's job
  * id comes from its `idempotencyKey`; a `jobId` field is refused like any unknown field. Under a
- * rate limit (PRODUCER_RATE_LIMIT_*) a bulk request costs one token per job.
+ * rate limit (PRODUCER_RATE_LIMIT_*) a bulk request costs one token per job it enqueues, charged
+ * once the items are validated: a refused request or item costs nothing beyond the request's
+ * entry token.
  * Answers 201 when a job was created, 200 when every item named an existing job.
  */
 import { Router, type RequestHandler } from 'express';
@@ -45,10 +47,13 @@ function enqueueBulk(deps: BulkRouterDeps, named: boolean): RequestHandler<{ nam
     if (unknown.length > 0) throw new JobValidationError(unknown);
     if (jobs.length === 0) throw new JobValidationError([{ path: 'jobs', code: 'too_small', message: 'expected at least one job' }]);
     if (jobs.length > deps.bulkMaxJobs) throw new TooManyItemsError(jobs.length, deps.bulkMaxJobs);
-    // The request took one token on its way in; a bulk costs one per job.
-    await chargeRateLimit(res, jobs.length - 1);
     const partial = parsePartial(req.query.partial);
-    const result = await deps.producer.enqueueBulkUnknown(jobs, { partial, ...(named ? { name: req.params.name } : {}) });
+    const result = await deps.producer.enqueueBulkUnknown(jobs, {
+      partial,
+      ...(named ? { name: req.params.name } : {}),
+      // The request took one token on its way in; the jobs it enqueues cost one each.
+      beforeEnqueue: (count) => chargeRateLimit(res, count - 1),
+    });
     res.status(bulkStatus(result)).json(result);
   };
 }
