@@ -1,6 +1,6 @@
-import type { LatencySummary, QueueFigures, WindowFigures } from '@conveyor/shared';
+import type { HistoryPoint, LatencySummary, QueueFigures, WindowFigures } from '@conveyor/shared';
 import { describe, expect, it } from 'vitest';
-import { overviewFigures, overviewQueue } from './overview-snapshot.ts';
+import { overviewFigures, overviewQueue, seriesFromHistory } from './overview-snapshot.ts';
 
 const none: LatencySummary = { count: 0, meanMs: null, p50Ms: null, p95Ms: null, p99Ms: null };
 
@@ -55,5 +55,18 @@ describe('the overview figures', () => {
     expect(row(true, 0.5, 100)).toEqual({ level: 'paused', reasons: [] });
     expect(row(false, 1, 1)).toEqual({ level: 'green', reasons: [] });
     expect(row(false, 0.5, 100).level).toBe('red');
+  });
+});
+
+describe('the dead-lettered sparkline', () => {
+  const point = (minute: number, inQueue: number | null, deadLettered: number): HistoryPoint => ({
+    fromMs: minute * 60_000, toMs: (minute + 1) * 60_000 - 1, partial: false, arrivalRate: null, completionRate: null, inQueue,
+    completedAttempts: 0, failedAttempts: 0, deadLettered, failureRate: null, wait: none, service: none,
+  });
+
+  it('counts the jobs dead-lettered in each minute, and leaves a minute the history never saw unknown', () => {
+    const { series, deadLettered } = seriesFromHistory([point(0, null, 0), point(1, 4, 0), point(2, 4, 3), point(3, null, 2)], []);
+    expect(series.deadLettered).toEqual([null, 0, 3, 2]);
+    expect(deadLettered).toBe(5);
   });
 });

@@ -101,7 +101,8 @@ export function seriesFromHistory(points: readonly HistoryPoint[], watched: read
     oldestWaitingMs: points.map((_, i) => compact(watched[i]?.oldestWaitingMs)),
     liveWorkers: points.map((_, i) => compact(watched[i]?.liveWorkers)),
     drainEtaSec: points.map((p) => compact(drainEtaSec(p))),
-    deadLettered: points.map((p) => compact(p.deadLettered)),
+    // A minute the history has no snapshot of is unknown, as for the other lines, not "none dead-lettered".
+    deadLettered: points.map((p) => (p.inQueue === null && p.deadLettered === 0 ? null : compact(p.deadLettered))),
   };
   return { series, deadLettered: points.reduce((sum, p) => sum + p.deadLettered, 0) };
 }

