@@ -291,7 +291,7 @@ describe('the rest of the app', () => {
         getJob: boom,
         cancel: boom,
         publishUnknown: boom,
-        schedules: { list: boom, get: boom, upsert: boom, remove: boom, syncCatalog: boom },
+        schedules: { list: boom, get: boom, upsert: boom, upsertUnknown: boom, remove: boom, syncCatalog: boom },
         ping: () => Promise.resolve(),
       },
       logger: silentLogger,

@@ -219,6 +219,17 @@ describe('the typed client covers the rest of the HTTP API', () => {
     await expect(producer.publish('user.signed_up', { userId: 1 })).rejects.toBeInstanceOf(JobValidationError);
   });
 
+  it('schedules: upsert takes a spec typed by its kind; upsertUnknown checks one known only at run time', async () => {
+    const { schedule, created } = await producer.schedules.upsert('typed.hourly', { name: 'report.generate', data: { reportId: 'typed', rows: 3 }, cron: '0 * * * *' });
+    expect([schedule.name, schedule.cron, schedule.tz, created]).toEqual(['report.generate', '0 * * * *', 'UTC', true]);
+    // @ts-expect-error `rows` must be a number: the payload is typed by the schedule's kind.
+    const wrong = producer.schedules.upsert('typed.hourly', { name: 'report.generate', data: { reportId: 'typed', rows: 'many' }, everyMs: 60_000 });
+    await expect(wrong).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'data.rows' })] });
+    const unknown = producer.schedules.upsertUnknown('typed.hourly', { name: 'report.generate', data: { reportId: 'typed' }, everyMs: 60_000 });
+    await expect(unknown).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'data.rows' })] });
+    await producer.schedules.remove('typed.hourly');
+  });
+
   it('cancel: removes a delayed job and refuses an unknown one', async () => {
     const { id } = await producer.enqueue('email.send', email, { delayMs: 60_000 });
     expect(await producer.cancel('email.send', id)).toMatchObject({ state: 'cancelled', previousState: 'delayed' });

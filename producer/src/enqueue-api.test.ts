@@ -2,10 +2,12 @@
  * The enqueue API beyond one job: bulk (named and mixed), runAt, dedup, cancel, topics and
  * schedules — over real sockets against a real Redis, checked in Redis itself.
  */
-import { catalogSchedules, createRedis, findByBusinessKey, jobKinds, MAX_PRIORITY } from '@conveyor/shared';
+import { catalogSchedules, createRedis, findByBusinessKey, jobKinds, MAX_PRIORITY, openCatalogQueues, type AnyJobKind } from '@conveyor/shared';
+import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createProducer } from './client.ts';
+import { dedupId, enqueueJobs } from './enqueue-jobs.ts';
 import { eventJobId } from './publish-event.ts';
 import { opened, silentLogger, startTestServer, testPayloadKeys, type TestServer } from './testing/test-server.ts';
 
@@ -212,6 +214,51 @@ describe('dedup by a key derived from the payload', () => {
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.join(' ')).not.toContain('secret-report-key');
   });
+
+  it('holds a key with a ttlMs for that long, through the job\'s completion, and frees it after', async () => {
+    // No catalog kind sets ttlMs: report.generate with one, through the same enqueue path.
+    const TTL_MS = 3_000;
+    const kind: AnyJobKind = { ...jobKinds['report.generate'], dedup: { key: (data) => (data as { reportId: string }).reportId, ttlMs: TTL_MS } };
+    const prefix = testPrefix('dedup-ttl');
+    const catalogQueues = openCatalogQueues({ connection: app.redis, prefix, logger: silentLogger, names: ['report'] });
+    const enqueue = async (rows: number) => {
+      const [result] = await enqueueJobs(
+        { redis: app.redis, queues: catalogQueues, prefix, idempotencyTtlSec: 60, call: (_label, run) => run() },
+        [{ kind, data: { reportId: 'ttl-rpt', rows }, options: {} }],
+      );
+      return result!;
+    };
+    const report = catalogQueues.get('report');
+    const dedupKey = `${report.toKey('de')}:${dedupId('report.generate', 'ttl-rpt')}`;
+    const workerRedis = createRedis({ url: inject('redisUrl'), mode: 'wait-out' }, silentLogger);
+    let worker: Worker | undefined;
+    try {
+      const startedAt = Date.now();
+      const first = await enqueue(1);
+      expect(first.created).toBe(true);
+      // Pending: the key answers with the pending job.
+      expect(await enqueue(2)).toEqual({ ...first, created: false, deduplicated: true });
+
+      worker = new Worker('report', async () => 'done', { connection: workerRedis, prefix: report.opts.prefix! });
+      worker.on('error', () => {});
+      await waitFor(async () => (await report.getJobState(first.id)) === 'completed', { what: 'the first job to complete' });
+      // Completed, within the TTL: the key still holds and still names the first job.
+      expect(await enqueue(3)).toEqual({ ...first, created: false, deduplicated: true });
+      expect(Date.now() - startedAt).toBeLessThan(TTL_MS);
+      expect(await app.redis.pttl(dedupKey)).toBeGreaterThan(0);
+
+      // Past the TTL the key is gone, and the same key makes a new job.
+      await waitFor(async () => (await app.redis.exists(dedupKey)) === 0, { what: 'the dedup key to expire', timeoutMs: TTL_MS + 2_000, intervalMs: 100 });
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(TTL_MS);
+      const after = await enqueue(4);
+      expect(after).toMatchObject({ created: true });
+      expect(after.id).not.toBe(first.id);
+    } finally {
+      await worker?.close();
+      workerRedis.disconnect();
+      await catalogQueues.close();
+    }
+  });
 });
 
 describe('DELETE /v1/jobs/:name/:id', () => {
@@ -411,7 +458,7 @@ describe('/v1/schedules', () => {
     }, { connection: workerRedis, prefix: app.prefix, concurrency: 5 });
     worker.on('error', () => {});
     try {
-      const spec = { name: 'email.send', data: email(7), everyMs: 1_000 };
+      const spec = { name: 'email.send' as const, data: email(7), everyMs: 1_000 };
       await Promise.all([call('PUT', '/v1/schedules/every-second', spec), replica.schedules.upsert('every-second', spec), replica.schedules.upsert('every-second', spec)]);
       const deadline = Date.now() + 10_000;
       while (seen.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));

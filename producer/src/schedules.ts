@@ -22,6 +22,7 @@ import {
   scheduleTimingProblem,
   type AnyJobKind,
   type CatalogQueues,
+  type JobInput,
   type JobName,
   type QueueName,
   type ScheduleTiming,
@@ -32,13 +33,11 @@ import { z } from 'zod';
 import { issuesOf } from './enqueue-request.ts';
 import { JobValidationError, ScheduleNotFoundError, type ValidationIssue } from './producer-errors.ts';
 
-/** What a caller gives to create or change a schedule. */
-export type ScheduleSpec = ScheduleTiming & {
-  /** The job kind each run enqueues. */
-  name: string;
-  /** The payload of each run; validated against the kind's schema. */
-  data: unknown;
-};
+/**
+ * What a caller gives to create or change a schedule: the job kind each run enqueues, the
+ * payload of each run (typed by the kind, and validated against its schema again), and a timing.
+ */
+export type ScheduleSpec = { [N in JobName]: { name: N; data: JobInput<N> } }[JobName] & ScheduleTiming;
 
 /** A schedule as callers see it. */
 export interface ScheduleView {
@@ -61,7 +60,9 @@ export interface ScheduleStore {
   /** The schedule; ScheduleNotFoundError when there is none. */
   get(id: string): Promise<ScheduleView>;
   /** Creates or replaces; `created` is false when the id existed. Throws JobValidationError naming every bad field. */
-  upsert(id: string, spec: unknown): Promise<{ schedule: ScheduleView; created: boolean }>;
+  upsert(id: string, spec: ScheduleSpec): Promise<{ schedule: ScheduleView; created: boolean }>;
+  /** The same for a spec known only at run time (an HTTP body): every field is checked. */
+  upsertUnknown(id: string, spec: unknown): Promise<{ schedule: ScheduleView; created: boolean }>;
   /** Deletes; ScheduleNotFoundError when there is none. Jobs it already enqueued stay. */
   remove(id: string): Promise<void>;
   /** Upserts every catalog schedule (idempotent; safe from many replicas at once). */
@@ -137,6 +138,14 @@ export function createScheduleStore(deps: ScheduleStoreDeps): ScheduleStore {
     return existing === undefined;
   }
 
+  async function upsert(id: string, spec: unknown): Promise<{ schedule: ScheduleView; created: boolean }> {
+    const { kind, timing, data } = parseSpec(id, spec);
+    const created = await write(id, kind, timing, data);
+    const found = await find(id);
+    if (!found) throw new ScheduleNotFoundError(id);
+    return { schedule: view(found.queue, found.json)!, created };
+  }
+
   return {
     async list() {
       const all = await call('list job schedulers', () =>
@@ -154,13 +163,8 @@ export function createScheduleStore(deps: ScheduleStoreDeps): ScheduleStore {
       return view(found.queue, found.json)!;
     },
 
-    async upsert(id, spec) {
-      const { kind, timing, data } = parseSpec(id, spec);
-      const created = await write(id, kind, timing, data);
-      const found = await find(id);
-      if (!found) throw new ScheduleNotFoundError(id);
-      return { schedule: view(found.queue, found.json)!, created };
-    },
+    upsert,
+    upsertUnknown: upsert,
 
     async remove(id) {
       const found = scheduleIdSchema.safeParse(id).success ? await find(id) : undefined;

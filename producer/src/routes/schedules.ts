@@ -27,7 +27,7 @@ export function schedulesRouter(deps: SchedulesRouterDeps): Router {
     res.set('Cache-Control', 'no-store').json(scheduleJson(await schedules.get(req.params.id)));
   }) as RequestHandler<{ id: string }>);
   router.put('/:id', ...jsonBody(deps.bodyLimitBytes), (async (req, res) => {
-    const { schedule, created } = await schedules.upsert(req.params.id, req.body);
+    const { schedule, created } = await schedules.upsertUnknown(req.params.id, req.body);
     res.status(created ? 201 : 200).location(`/v1/schedules/${encodeURIComponent(schedule.id)}`).json(scheduleJson(schedule));
   }) as RequestHandler<{ id: string }>);
   router.delete('/:id', (async (req, res) => {
