@@ -155,6 +155,53 @@ describe('the whole stack', () => {
     }
   });
 
+  it('retries and dead-letters each subscriber on its own: a failing CRM webhook leaves the welcome mail sent', async () => {
+    let deliveries = 0;
+    const crm: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        deliveries += 1;
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('CRM down');
+      });
+    });
+    await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve));
+    const webhooks = new Queue('webhook', { connection: { url: inject('redisUrl') }, prefix });
+    webhooks.on('error', () => {});
+    try {
+      const { port } = crm.address() as { port: number };
+      const published = await postJson(`${stack.producerUrl}/v1/events/user.signed_up`, {
+        id: 'signup-e2e-crm-down',
+        data: { userId: 'usr_crm_down', email: 'grace@example.com', name: 'Grace', crmWebhookUrl: `http://127.0.0.1:${port}/users` },
+      });
+      expect(published.status).toBe(201);
+      const [mail, hook] = published.body.jobs as { id: string; name: string }[];
+
+      const sent = await waitForState('email.send', mail!.id, 'completed');
+      expect(sent.result).toMatchObject({ to: 'grace@example.com' });
+
+      // webhook.deliver backs off exponentially from 2 s over 8 attempts (minutes); the catalog
+      // has no knob for it, so each retry, once it waits as delayed, is promoted to run now.
+      const dead = await waitFor(
+        async () => {
+          const job = await webhooks.getJob(hook!.id);
+          if (job && (await job.getState()) === 'delayed') await job.promote().catch(() => {});
+          const { status, body } = await getJson(`${stack.producerUrl}/v1/jobs/webhook.deliver/${hook!.id}`);
+          return status === 200 && body.state === 'dead-lettered' ? body : undefined;
+        },
+        { what: 'the CRM webhook to be dead-lettered', timeoutMs: 30_000, intervalMs: 50 },
+      );
+      expect(dead.attemptsMade).toBe(8);
+      expect(dead.failedReason).toMatch(/answered 500/);
+      expect(dead.deadLetter).toMatchObject({ reason: 'error' });
+      expect(deliveries).toBe(8);
+      // The mail's job is untouched by its sibling's failures.
+      expect((await getJson(`${stack.producerUrl}/v1/jobs/email.send/${mail!.id}`)).body).toMatchObject({ state: 'completed', attemptsMade: 1 });
+    } finally {
+      await webhooks.close();
+      await new Promise((resolve) => crm.close(resolve));
+    }
+  });
+
   it('runs a recurring schedule made over HTTP on the workers, until it is deleted', async () => {
     const put = await fetch(`${stack.producerUrl}/v1/schedules/e2e.every-second`, {
       method: 'PUT',
