@@ -45,6 +45,8 @@ export interface BrowserStack {
   stack: Stack;
   browser: Browser;
   users: { operator: DashboardLogin; viewer: DashboardLogin };
+  /** Every URL a page of any context asked for so far (documents, scripts, styles, fonts, fetches, streams), in order. */
+  requests: string[];
   /** A new context on the dashboard (base URL set, laptop viewport unless given); closed with the fixture. */
   newContext(options?: { viewport?: Viewport; isMobile?: boolean }): Promise<BrowserContext>;
   /** A page in a new context, signed in as `user` through the login form. */
@@ -134,10 +136,12 @@ export async function startBrowserStack(options: BrowserStackOptions): Promise<B
 
     const browser = await launchChromium(options.executablePath);
     closer.add('browser', () => browser.close());
+    const requests: string[] = [];
 
     const newContext: BrowserStack['newContext'] = async ({ viewport = LAPTOP_VIEWPORT, isMobile = false } = {}) => {
       const context = await browser.newContext({ baseURL: stack.dashboardUrl, viewport, isMobile, hasTouch: isMobile });
       closer.add('browser context', () => context.close());
+      context.on('request', (request) => requests.push(request.url()));
       return context;
     };
 
@@ -145,6 +149,7 @@ export async function startBrowserStack(options: BrowserStackOptions): Promise<B
       stack,
       browser,
       users,
+      requests,
       newContext,
       async signedIn(user, contextOptions) {
         const page = await (await newContext(contextOptions)).newPage();

@@ -61,3 +61,18 @@ export async function renderedGreek(page: Page): Promise<string[]> {
     return found;
   });
 }
+
+/** How wide the page lays out against its viewport, in CSS px: the document's and the body's scroll widths, and the viewport's. */
+export async function pageWidths(page: Page): Promise<{ page: number; body: number; viewport: number }> {
+  // A string: this package type-checks without the DOM library.
+  return page.evaluate('({ page: document.documentElement.scrollWidth, body: document.body.scrollWidth, viewport: window.innerWidth })');
+}
+
+/** An element's scroll and client widths and its computed `overflow-x`. */
+export async function scrollBox(locator: Locator): Promise<{ scroll: number; client: number; overflowX: string }> {
+  return locator.evaluate((box: { scrollWidth: number; clientWidth: number; ownerDocument: { defaultView: { getComputedStyle(e: unknown): { overflowX: string } } | null } }) => ({
+    scroll: box.scrollWidth,
+    client: box.clientWidth,
+    overflowX: box.ownerDocument.defaultView?.getComputedStyle(box).overflowX ?? '',
+  }));
+}

@@ -11,7 +11,7 @@ import { waitFor } from '@conveyor/shared/testing';
 import { getJson, postJson } from '../stack.ts';
 import { PHONE_VIEWPORT, startBrowserStack, type BrowserStack } from './browser-stack.ts';
 import { chromiumForTests } from './chromium.ts';
-import { expectText, figureValue, openNav, overviewFigures, renderedGreek, rowLinking, search } from './dashboard-ui.ts';
+import { expectText, figureValue, openNav, overviewFigures, pageWidths, renderedGreek, rowLinking, scrollBox, search } from './dashboard-ui.ts';
 import { startWebhookReceiver } from './webhook-receiver.ts';
 
 const executablePath = chromiumForTests();
@@ -115,6 +115,10 @@ describe.skipIf(!executablePath)('the dashboard in a browser', () => {
       { what: 'the overview to show W p95 and S p95 of the e-mails', timeoutMs: 20_000, intervalMs: 100 },
     );
     expect(latencies.serviceP95Ms).toMatch(/^[\d.]+ (ms|s)$/);
+    // The dead-letter count keeps its per-minute sparkline through the live updates.
+    const deadLetters = operator.locator('tr[data-queue="email"] td[data-figure="deadLetters"]');
+    expect(await deadLetters.locator('a').textContent()).toMatch(/^\d+$/);
+    expect(await deadLetters.locator('svg path').count()).toBe(1);
     await expectText(operator.locator('#overview-meta .window'), 'over the last minute');
     // Greek figures stay lower case: λ and θ, never Λ and Θ.
     const greek = await renderedGreek(operator);
@@ -127,11 +131,11 @@ describe.skipIf(!executablePath)('the dashboard in a browser', () => {
     await fixture.screenshot(phone, 'overview-phone');
   });
 
-  it('redraws the email queue’s uPlot failure chart when sends start failing', async (context) => {
+  it('redraws the email queue’s uPlot failure chart when sends start failing', async () => {
     // Its own page: the test runs the page's clock forward to its next history refresh.
     const page = await fixture.signedIn(fixture.users.operator);
     const probe = await page.request.get('/queue/email');
-    if (probe.status() !== 200) context.skip(`GET /queue/email answered ${probe.status()}: the queue detail page with uPlot charts is not served`);
+    expect(probe.status(), 'GET /queue/email: the queue detail page with the uPlot charts').toBe(200);
     await page.clock.install();
     const firstHistory = page.waitForResponse((response) => response.url().includes('/api/queues/email/history'));
     await page.goto('/queue/email');
@@ -310,5 +314,57 @@ describe.skipIf(!executablePath)('the dashboard in a browser', () => {
     );
     expect(await operator.locator('table.alerts tr[data-rule="email backlog"][data-queue="email"]').getAttribute('data-state')).toBe('ok');
     await fixture.screenshot(operator, 'alerts');
+  });
+
+  it('fits every page into a phone’s 390 px: the navigation wraps, wide tables scroll in their own box', async () => {
+    const phone = await fixture.signedIn(fixture.users.operator, { viewport: PHONE_VIEWPORT, isMobile: true });
+    await phone.goto('/dead-letters');
+    const record = await phone.locator('table.dead-letters tbody tr td a[href^="/dead-letters/"]').first().getAttribute('href');
+    expect(record).toBeTruthy();
+    for (const path of ['/', '/dead-letters', record!, '/workers', '/search?q=example.com', '/alerts', '/audit', '/queue/email', '/queue/email?range=24h']) {
+      await phone.goto(path);
+      await phone.waitForLoadState('load');
+      const width = await pageWidths(phone);
+      // The viewport stays the phone's (no zooming out to fit), and nothing is wider than it.
+      expect(width.viewport, path).toBe(PHONE_VIEWPORT.width);
+      expect(width.page, path).toBeLessThanOrEqual(width.viewport);
+      expect(width.body, path).toBeLessThanOrEqual(width.viewport);
+    }
+    // The dead-letter table is wider than the phone: it scrolls inside its box.
+    await phone.goto('/dead-letters');
+    const table = await scrollBox(phone.locator('.table-wrap:has(table.dead-letters)'));
+    expect(table.overflowX).toBe('auto');
+    expect(table.scroll).toBeGreaterThan(table.client);
+    await fixture.screenshot(phone, 'dead-letters-phone', { fullPage: true });
+  });
+
+  it('asks no other host for anything, bull-board’s page included', async () => {
+    const page = await fixture.signedIn(fixture.users.viewer);
+    await page.goto('/queues/');
+    await page.getByText('email', { exact: true }).first().waitFor();
+    await page.waitForLoadState('load');
+    const origin = new URL(fixture.stack.dashboardUrl).origin;
+    const requested = [...fixture.requests];
+    expect(requested.some((url) => url.startsWith(`${origin}/queues/static/`))).toBe(true);
+    expect(requested.filter((url) => !url.startsWith(`${origin}/`) && !/^(data|blob):/.test(url))).toEqual([]);
+  });
+
+  // Only when refreshing the README's screenshots: a few minutes of e-mail traffic, so the
+  // overview's sparklines (whole minutes of history, re-read once a minute) have a shape.
+  it.runIf(updateDocs)('retakes the overview once a few minutes of traffic show as sparklines', { timeout: 540_000 }, async () => {
+    const page = await fixture.signedIn(fixture.users.operator);
+    let round = 0;
+    await waitFor(
+      async () => {
+        await enqueueEmails(4 + ((round++ * 7) % 13), `screenshot-${round}`);
+        const overview = (await (await page.request.get('/api/overview')).json()) as { queues: { name: string; series?: { arrivalRate: (number | null)[] } | null }[] };
+        const arrivals = overview.queues.find((q) => q.name === 'email')?.series?.arrivalRate ?? [];
+        return arrivals.filter((rate) => rate !== null).length >= 5;
+      },
+      { what: 'five whole minutes of e-mail arrivals in the overview’s series', timeoutMs: 500_000, intervalMs: 10_000 },
+    );
+    await page.goto('/');
+    await page.locator('tr[data-queue="email"]').waitFor();
+    await fixture.screenshot(page, 'overview');
   });
 });
