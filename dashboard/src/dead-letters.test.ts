@@ -15,15 +15,15 @@ import { testPrefix } from '@conveyor/shared/testing';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signIn, testUsers, type SignedIn } from './access-fixture.ts';
-import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 import type { AuditEntry } from './access/audit-log.ts';
+import { startDashboard, type DashboardFixture } from './dashboard-fixture.ts';
 
 const redisUrl = inject('redisUrl');
 const sealer = createPayloadSealer({ keys: parsePayloadKeys(`k9:${randomBytes(32).toString('base64')}`) });
 const secret = `secret-${randomBytes(6).toString('hex')}`;
-const plainSecret = `plain-${randomBytes(6).toString('hex')}`;
 /** What every audit entry has besides what a test names. */
 const stamp = { id: expect.any(String), at: expect.any(String), ip: expect.any(String) };
+const plainSecret = `plain-${randomBytes(6).toString('hex')}`;
 
 describe('the dead-letter pages', () => {
   const prefix = testPrefix('dash-dlq');
@@ -244,7 +244,6 @@ describe('the dead-letter pages', () => {
     expect(await run.text()).toContain('Redriven: <strong>1</strong>');
     expect(await dash.queues.get('email').getJobState('mail-4')).toBe('waiting');
   });
-});
 
   it('writes every redrive and purge to the audit log: who, which queue, which records or filter, how many, dry run or not', async () => {
     const { entries } = (await (await as(operator, '/api/audit?limit=200')).json()) as { entries: AuditEntry[] };
@@ -277,3 +276,4 @@ describe('the dead-letter pages', () => {
     );
     expect(page).toContain('<code>deadletter.redrive</code> <span class="badge dry-run">dry run</span>');
   });
+});
