@@ -1,4 +1,4 @@
-import { jobKinds } from '@conveyor/shared';
+import { jobKinds, queuePrefix } from '@conveyor/shared';
 import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { Worker, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -38,7 +38,7 @@ describe('dashboard over real HTTP with jobs in every state', () => {
         if (job.id === 'will-fail') throw new Error('boom');
         return 'sent';
       },
-      { connection, prefix },
+      { connection, prefix: queuePrefix(prefix, 'email') },
     );
     emailWorker.on('error', () => {});
     try {
@@ -71,7 +71,7 @@ describe('dashboard over real HTTP with jobs in every state', () => {
 
     // One report job held active by a worker until the tests are done.
     const held = new Promise<void>((resolve) => (release = resolve));
-    worker = new Worker('report', () => held, { connection, prefix });
+    worker = new Worker('report', () => held, { connection, prefix: queuePrefix(prefix, 'report') });
     worker.on('error', () => {});
     await dash.queues.get('report').add('report.generate', jobKinds['report.generate'].example);
     await waitFor(async () => (await dash.queues.get('report').getActiveCount()) === 1, { what: 'an active report job' });

@@ -8,7 +8,7 @@
 import { DEFAULT_AUTOSCALE_TARGETS, DEFAULT_HISTORY_TTL_SEC, isRedisReady, type AutoscaleTargets, type CatalogQueues, type Logger } from '@conveyor/shared';
 import express, { type Express, type Request } from 'express';
 import helmet from 'helmet';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { randomBytes } from 'node:crypto';
 import { createAccessControl, principalOf, type Access } from './access/access-control.ts';
 import { createAuditLog } from './access/audit-log.ts';
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** The catalog queues shown by the overview and bull-board. */
   queues: CatalogQueues;
   /** The fail-fast connection the queues share; its readiness gates every Redis read. */
-  redis: Redis;
+  redis: RedisClient;
   /** The BullMQ key prefix the queues were opened with; the queue model's keys live under it. */
   prefix: string;
   /** How long the queue model's per-minute history is kept, in s (QUEUE_MODEL_HISTORY_DAYS). Default 7 days. */

@@ -23,7 +23,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { coerceError, type Logger, type RedriveProgress, type RedriveResult } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { z } from 'zod';
 import { HttpError } from './http-error.ts';
 
@@ -82,7 +82,7 @@ export interface RedriveTask {
 }
 
 export interface TaskDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
 }

@@ -1,4 +1,4 @@
-import { buildDeadLetterRecord, createDeadLetterStore, createLogger, deadLetterQueueName, jobKinds, type DeadLetterStore, type JobName } from '@conveyor/shared';
+import { buildDeadLetterRecord, createDeadLetterStore, createLogger, deadLetterQueueName, jobKinds, type DeadLetterStore, type JobName, queuePrefix } from '@conveyor/shared';
 import { testPrefix } from '@conveyor/shared/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -49,7 +49,7 @@ describe('redrives too large for one request', () => {
   /** Writes `count` records of `kind` straight into its queue's DLQ; returns their ids. */
   async function seed(kind: JobName, count: number, tag: string): Promise<string[]> {
     const queue = jobKinds[kind].queue;
-    const dlq = new Queue(deadLetterQueueName(queue), { connection: dash.redis, prefix });
+    const dlq = new Queue(deadLetterQueueName(queue), { connection: dash.redis, prefix: queuePrefix(prefix, deadLetterQueueName(queue)) });
     dlq.on('error', () => {});
     const ids = Array.from({ length: count }, (_, i) => `${tag}-${i}`);
     try {

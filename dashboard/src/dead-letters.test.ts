@@ -10,6 +10,7 @@ import {
   SENSITIVE_MASK,
   type DeadLetterStore,
   type FailureClass,
+  queuePrefix,
 } from '@conveyor/shared';
 import { testPrefix } from '@conveyor/shared/testing';
 import { Worker } from 'bullmq';
@@ -35,7 +36,7 @@ describe('the dead-letter pages', () => {
   /** Fails a job on its every attempt the way a worker does (attempt line, then failure), then dead-letters it. */
   async function failForGood(queue: string, name: string, jobId: string, data: unknown, failures: { message: string; class?: FailureClass }[]): Promise<void> {
     await dash.queues.get(queue as 'email').add(name as 'email.send', data as never, { jobId, attempts: failures.length, removeOnFail: false });
-    const worker = new Worker(queue, null, { connection: redisConnectionOptions({ url: redisUrl, mode: 'wait-out' }), prefix });
+    const worker = new Worker(queue, null, { connection: redisConnectionOptions({ url: redisUrl, mode: 'wait-out' }), prefix: queuePrefix(prefix, queue) });
     worker.on('error', () => {});
     try {
       for (const [index, failure] of failures.entries()) {

@@ -4,7 +4,7 @@
  * O(queues + kinds) Redis reads plus one state read per hit, never a scan of the jobs.
  */
 import { findByBusinessKey, jobKinds, type AnyJobKind, type CatalogQueues } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { callRedis } from './redis-call.ts';
 
 /** Most hits a search shows (newest first). */
@@ -26,7 +26,7 @@ export interface JobSearchHit {
 
 export interface JobSearchDeps {
   queues: CatalogQueues;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   commandTimeoutMs: number;
 }

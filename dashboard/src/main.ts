@@ -6,7 +6,7 @@
  * the connection, in that order.
  * Without DASHBOARD_USERS it binds loopback only and warns (listen-host.ts).
  */
-import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, describeRedisTopology, openCatalogQueues } from '@conveyor/shared';
+import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedisClient, describeRedisTopology, openCatalogQueues } from '@conveyor/shared';
 import { createAlertEvaluator } from './alerts/alert-evaluator.ts';
 import { createApp } from './app.ts';
 import { loadDashboardConfig } from './config.ts';
@@ -22,7 +22,7 @@ const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
 });
 
 async function main(): Promise<void> {
-  const redis = createRedis(
+  const redis = createRedisClient(
     { topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:dashboard' },
     logger,
   );

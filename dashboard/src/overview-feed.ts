@@ -17,7 +17,7 @@
  * `close()` ends every subscription, so open streams end and the HTTP server can close.
  */
 import { DEFAULT_HISTORY_TTL_SEC, minuteOf, MINUTE_MS, readQueueHistory, readQueueModel, type CatalogQueues, type Logger, type QueueFigures } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import type { AlertsView } from './alerts/alert-evaluator.ts';
 import {
   overviewQueue,
@@ -33,7 +33,7 @@ import { callRedis, RedisUnavailableError } from './redis-call.ts';
 export interface OverviewFeedOptions {
   queues: CatalogQueues;
   /** The fail-fast connection the queues share. */
-  redis: Redis;
+  redis: RedisClient;
   /** The BullMQ key prefix. */
   prefix: string;
   /** The history retention the poll's counter snapshots expire with, in s. Default 7 days. */

@@ -1,5 +1,5 @@
 /** The live overview over real HTTP against a real Redis: GET /api/overview/stream, GET /api/overview and the page. */
-import { createQueueModelRecorder, jobKinds, type QueueModelRecorder } from '@conveyor/shared';
+import { createQueueModelRecorder, jobKinds, type QueueModelRecorder, queuePrefix } from '@conveyor/shared';
 import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -78,7 +78,7 @@ describe('the overview stream follows the queues as jobs come and go', () => {
     const staffed = await stream.next(email((q) => q.figures?.liveWorkers === 1), { from, what: 'one live worker' });
     expect(queueOf(staffed, 'email').health.reasons).not.toContain('backlog with no live worker');
 
-    worker = new Worker('email', async () => 'sent', { connection: { url: redisUrl }, prefix });
+    worker = new Worker('email', async () => 'sent', { connection: { url: redisUrl }, prefix: queuePrefix(prefix, 'email') });
     worker.on('error', () => {});
     const drained = await stream.next(email((q) => q.figures?.backlog === 0 && q.figures.inService === 0), { from, what: 'the queue drained' });
     expect(queueOf(drained, 'email').text.drainEtaSec).toBe('empty');

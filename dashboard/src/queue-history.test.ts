@@ -1,4 +1,4 @@
-import { MINUTE_MS, snapshotQueue } from '@conveyor/shared';
+import { MINUTE_MS, snapshotQueue, queuePrefix } from '@conveyor/shared';
 import { testPrefix } from '@conveyor/shared/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -15,7 +15,7 @@ describe('the queue history API’s step in progress', () => {
     const prefix = testPrefix('qh-partial');
     const redis = new Redis(inject('redisUrl'));
     opened.push(async () => redis.disconnect());
-    const email = new Queue('email', { connection: { url: inject('redisUrl') }, prefix });
+    const email = new Queue('email', { connection: { url: inject('redisUrl') }, prefix: queuePrefix(prefix, 'email') });
     opened.push(() => email.close());
     // The dashboard's clock stands 40 s into a minute of the past; the minute's first snapshot was at 10 s.
     const minuteMs = (Math.floor(Date.now() / MINUTE_MS) - 30) * MINUTE_MS;

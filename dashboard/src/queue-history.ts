@@ -10,7 +10,7 @@
  * range) for a short time and concurrent callers share one read in flight.
  */
 import { MINUTE_MS, readQueueHistory, type HistoryPoint } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { z } from 'zod';
 import { HttpError } from './http-error.ts';
 import { callRedis } from './redis-call.ts';
@@ -67,7 +67,7 @@ export function rangeWindow(range: HistoryRange, nowMs: number): { fromMs: numbe
 }
 
 export interface HistoryReaderOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** TTL of the counter snapshot each read takes for the step in progress, in s. Default 7 days. */
   historyTtlSec?: number;

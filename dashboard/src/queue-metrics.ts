@@ -23,7 +23,7 @@ import {
   type LatencyTotals,
   type QueueFigures,
 } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { callRedis } from './redis-call.ts';
 
@@ -167,7 +167,7 @@ export interface QueueMetricsInput {
 
 /** Reads what /metrics shows of `queues`; throws RedisUnavailableError when Redis is away or slow. */
 export function readQueueMetrics(deps: {
-  redis: Redis;
+  redis: RedisClient;
   /** The BullMQ key prefix. */
   prefix: string;
   queues: readonly string[];

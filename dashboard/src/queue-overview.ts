@@ -6,7 +6,7 @@
  */
 import { catalog, type CatalogQueues, type QueueName } from '@conveyor/shared';
 import type { JobType, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { callRedis } from './redis-call.ts';
 
 /** Job counts of one queue by state. `paused` is BullMQ's legacy paused list; a paused queue keeps its jobs in `waiting`. */
@@ -49,7 +49,7 @@ const bullTypes = [
 export interface QueueOverviewDeps {
   queues: CatalogQueues;
   /** The connection the queues share; checked for readiness before reading. */
-  redis: Redis;
+  redis: RedisClient;
   /** Longest wait for the whole read, in ms. */
   timeoutMs: number;
 }

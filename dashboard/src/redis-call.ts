@@ -5,7 +5,7 @@
  * `RedisUnavailableError`, which HTTP maps to 503 with Retry-After.
  */
 import { DeadlineExceededError, isRedisReady, withDeadline } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 
 export class RedisUnavailableError extends Error {
   override readonly name = 'RedisUnavailableError';
@@ -16,7 +16,7 @@ export class RedisUnavailableError extends Error {
 
 export interface RedisCallOptions {
   /** The connection whose readiness is checked first. */
-  redis: Redis;
+  redis: RedisClient;
   /** Longest wait for the call, in ms. */
   timeoutMs: number;
   /** Names the call in error messages, e.g. `queue counts`. */

@@ -1,6 +1,6 @@
 /** GET /workers and GET /api/workers list the processes a real queue-model recorder heartbeats, over real HTTP and Redis. */
 import { hostname } from 'node:os';
-import { createLogger, createQueueModelRecorder, createRedis, type QueueModelRecorder } from '@conveyor/shared';
+import { createLogger, createQueueModelRecorder, createRedis, queuePrefix, type QueueModelRecorder } from '@conveyor/shared';
 import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -32,7 +32,7 @@ describe('workers page', () => {
       startedAtMs,
       activeJobs: () => ({ email: 1, report: 2 }),
     });
-    await waitFor(async () => (await redis.hlen(`${prefix}:email:qm:workers`)) > 0, { what: 'the first heartbeat' });
+    await waitFor(async () => (await redis.hlen(`${queuePrefix(prefix, 'email')}:email:qm:workers`)) > 0, { what: 'the first heartbeat' });
   });
 
   afterAll(async () => {

@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { metricNamesIn } from './promql-names.ts';
 import { repoRoot, startStack, type Stack } from './stack.ts';
+import { queuePrefix } from '@conveyor/shared';
 
 const EMAIL_LATENCY_MS = 30;
 const COMPLETING = 10;
@@ -39,7 +40,7 @@ afterAll(async () => {
 
 function plainQueue(name: string): Queue {
   const { hostname, port } = new URL(inject('redisUrl'));
-  const queue = new Queue(name, { connection: { host: hostname, port: Number(port) }, prefix });
+  const queue = new Queue(name, { connection: { host: hostname, port: Number(port) }, prefix: queuePrefix(prefix, name) });
   queue.on('error', () => {});
   queues.push(queue);
   return queue;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { jobOptionsFor, jobKinds, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@conveyor/shared';
+import { jobOptionsFor, jobKinds, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER, queuePrefix } from '@conveyor/shared';
 import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { getJson, postJson, startStack, type Stack } from './stack.ts';
 
@@ -114,7 +114,7 @@ describe('the whole stack', () => {
   });
 
   it('runs a job enqueued by a plain BullMQ client with a catalog name', async () => {
-    const queue = new Queue('email', { connection: { url: inject('redisUrl') }, prefix });
+    const queue = new Queue('email', { connection: { url: inject('redisUrl') }, prefix: queuePrefix(prefix, 'email') });
     try {
       const job = await queue.add('email.send', jobKinds['email.send'].example, jobOptionsFor(jobKinds['email.send']));
       await waitForState('email.send', job.id!, 'completed');
@@ -165,7 +165,7 @@ describe('the whole stack', () => {
       });
     });
     await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve));
-    const webhooks = new Queue('webhook', { connection: { url: inject('redisUrl') }, prefix });
+    const webhooks = new Queue('webhook', { connection: { url: inject('redisUrl') }, prefix: queuePrefix(prefix, 'webhook') });
     webhooks.on('error', () => {});
     try {
       const { port } = crm.address() as { port: number };
@@ -209,7 +209,7 @@ describe('the whole stack', () => {
       body: JSON.stringify({ name: 'report.generate', data: { reportId: 'e2e-scheduled', rows: 1 }, everyMs: 1_000 }),
     });
     expect(put.status).toBe(201);
-    const reports = new Queue('report', { connection: { url: inject('redisUrl') }, prefix });
+    const reports = new Queue('report', { connection: { url: inject('redisUrl') }, prefix: queuePrefix(prefix, 'report') });
     try {
       const completedRuns = async () =>
         (await reports.getJobs(['completed'], 0, -1)).filter((job) => job.repeatJobKey === 'e2e.every-second');

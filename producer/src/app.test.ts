@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRedis, jobNames, MAX_PRIORITY } from '@conveyor/shared';
+import { createRedis, jobNames, MAX_PRIORITY, queuePrefix } from '@conveyor/shared';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parsePrometheusText } from '@conveyor/shared/testing';
@@ -15,7 +15,7 @@ let emailQueue: Queue;
 
 beforeAll(async () => {
   app = await startTestServer({ redisUrl: inject('redisUrl'), bodyLimitBytes: BODY_LIMIT_BYTES });
-  emailQueue = new Queue('email', { connection: app.redis, prefix: app.prefix });
+  emailQueue = new Queue('email', { connection: app.redis, prefix: queuePrefix(app.prefix, 'email') });
   emailQueue.on('error', () => {});
 });
 
@@ -195,7 +195,7 @@ describe('GET /v1/jobs/:name/:id', () => {
     // A server of its own, so that the only job to take is this one.
     const own = await startTestServer({ redisUrl: inject('redisUrl') });
     const workerRedis = createRedis({ url: inject('redisUrl'), mode: 'wait-out' }, silentLogger);
-    const worker = new Worker('email', null, { connection: workerRedis, prefix: own.prefix, autorun: false });
+    const worker = new Worker('email', null, { connection: workerRedis, prefix: queuePrefix(own.prefix, 'email'), autorun: false });
     worker.on('error', () => {});
     try {
       const created = await post(`${own.url}/v1/jobs/email.send`, { data: email });

@@ -1,4 +1,4 @@
-import { createRedis, idempotencyKey, jobNames, whenRedisReady } from '@conveyor/shared';
+import { createRedis, idempotencyKey, jobNames, whenRedisReady, queuePrefix } from '@conveyor/shared';
 import { testPrefix } from '@conveyor/shared/testing';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 function openQueue(name: string): Queue {
-  const queue = new Queue(name, { connection: redis, prefix });
+  const queue = new Queue(name, { connection: redis, prefix: queuePrefix(prefix, name) });
   queue.on('error', () => {});
   queues.push(queue);
   return queue;

@@ -23,10 +23,11 @@ import {
   type JobInput,
   type JobName,
   type Logger,
+  type RedisClient,
   type TopicEvent,
   type TopicName,
+  waitForReplicas,
 } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
 import { parseBulkItems, type BulkItem } from './bulk-request.ts';
 import { parseEnqueueRequest, type EnqueueOptions, type EnqueueRequest, type OptionsSource } from './enqueue-request.ts';
 import { enqueueJobs, type EnqueueResult } from './enqueue-jobs.ts';
@@ -49,7 +50,7 @@ export interface ProducerOptions {
    * An ioredis client in fail-fast mode (`createRedis({ mode: 'fail-fast' })`), shared by
    * every queue. The caller owns it: `close()` leaves it open; quit it afterwards.
    */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of every queue, e.g. CONVEYOR_PREFIX. */
   prefix: string;
   /** Default: silent. */
@@ -155,7 +156,7 @@ export function createProducer(options: ProducerOptions): Producer {
     ...options.durable,
     wait: () =>
       callRedis(redis, settings.commandTimeoutMs + options.durable!.timeoutMs, 'replica acknowledgement', () =>
-        redis.wait(options.durable!.replicas, options.durable!.timeoutMs),
+        waitForReplicas(redis, options.durable!.replicas, options.durable!.timeoutMs),
       ),
   };
   const enqueue = (requests: readonly EnqueueRequest[]) =>

@@ -2,7 +2,7 @@
  * The enqueue API beyond one job: bulk (named and mixed), runAt, dedup, cancel, topics and
  * schedules — over real sockets against a real Redis, checked in Redis itself.
  */
-import { catalogSchedules, createRedis, findByBusinessKey, jobKinds, MAX_PRIORITY, openCatalogQueues, type AnyJobKind } from '@conveyor/shared';
+import { catalogSchedules, createRedis, findByBusinessKey, jobKinds, MAX_PRIORITY, openCatalogQueues, type AnyJobKind, queuePrefix } from '@conveyor/shared';
 import { testPrefix, waitFor } from '@conveyor/shared/testing';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,7 +19,7 @@ const queues: Record<string, Queue> = {};
 beforeAll(async () => {
   app = await startTestServer({ redisUrl: inject('redisUrl') });
   for (const name of ['email', 'webhook', 'report']) {
-    queues[name] = new Queue(name, { connection: app.redis, prefix: app.prefix });
+    queues[name] = new Queue(name, { connection: app.redis, prefix: queuePrefix(app.prefix, name) });
     queues[name].on('error', () => {});
   }
 });
@@ -210,7 +210,7 @@ describe('dedup by a key derived from the payload', () => {
 
   it('stores the dedup key hashed, never the business key itself', async () => {
     await call('POST', '/v1/jobs/report.generate', { data: { reportId: 'secret-report-key', rows: 1 } });
-    const keys = await app.redis.keys(`${app.prefix}:report:de:*`);
+    const keys = await app.redis.keys(`${queuePrefix(app.prefix, 'report')}:report:de:*`);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.join(' ')).not.toContain('secret-report-key');
   });
@@ -285,7 +285,7 @@ describe('DELETE /v1/jobs/:name/:id', () => {
       if (job.id !== res.json.id) return;
       started();
       await released;
-    }, { connection: workerRedis, prefix: app.prefix });
+    }, { connection: workerRedis, prefix: queuePrefix(app.prefix, 'webhook') });
     worker.on('error', () => {});
     try {
       await running;
@@ -455,7 +455,7 @@ describe('/v1/schedules', () => {
     const worker = new Worker('email', async (job) => {
       // A scheduler's job id is `repeat:<scheduler id>:<fire time in ms>`.
       if (job.repeatJobKey === 'every-second') seen.push(Number(job.id!.split(':').at(-1)));
-    }, { connection: workerRedis, prefix: app.prefix, concurrency: 5 });
+    }, { connection: workerRedis, prefix: queuePrefix(app.prefix, 'email'), concurrency: 5 });
     worker.on('error', () => {});
     try {
       const spec = { name: 'email.send' as const, data: email(7), everyMs: 1_000 };

@@ -29,9 +29,9 @@
  * exactly-once (the HTTP API tells them so).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { addSearchEntries, idempotencyKey, jobOptionsFor, searchKeysOf, type CatalogQueues, type JobName, type QueueName } from '@conveyor/shared';
+import { addSearchEntries, idempotencyKey, isCluster, jobOptionsFor, searchKeysOf, type CatalogQueues, type JobName, type QueueName, type RedisClient } from '@conveyor/shared';
 import type { JobsOptions } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { EnqueueRequest } from './enqueue-request.ts';
 import { idempotentJobId, requestHash } from './idempotency.ts';
 import { IdempotencyConflictError, NotReplicatedError, RedisUnavailableError } from './producer-errors.ts';
@@ -50,7 +50,7 @@ export interface EnqueueResult<N extends JobName = JobName> {
 }
 
 export interface EnqueueJobsDeps {
-  redis: Redis;
+  redis: RedisClient;
   queues: CatalogQueues;
   prefix: string;
   /** How long an idempotency marker lives, in s. */
@@ -263,8 +263,10 @@ function markerKey(deps: EnqueueJobsDeps, job: Planned): string {
  * BullMQ defined onto itself when created: with pipelines, one `email.send` enqueue through the
  * typed client (100 in flight) cost its process ~190 µs of CPU; without, ~100 µs.
  */
-async function sendAll(deps: EnqueueJobsDeps, jobs: number, write: (target: Redis | ChainableCommander) => unknown[], what: string): Promise<unknown[]> {
-  if (jobs === 1) return Promise.all(write(deps.redis));
+async function sendAll(deps: EnqueueJobsDeps, jobs: number, write: (target: RedisClient | ChainableCommander) => unknown[], what: string): Promise<unknown[]> {
+  // On a Cluster the jobs' keys may sit on several shards, and a pipeline must stay on one:
+  // each command goes on its own (ioredis' auto-pipelining still batches them per shard).
+  if (jobs === 1 || isCluster(deps.redis)) return Promise.all(write(deps.redis));
   const pipeline = deps.redis.pipeline();
   const sent = write(pipeline);
   return checkedReplies(await pipeline.exec(), sent.length, what);

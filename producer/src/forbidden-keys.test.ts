@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { forbiddenKeyIssues, MAX_BODY_DEPTH } from './forbidden-keys.ts';
 import { send, startTestServer, type TestServer } from './testing/test-server.ts';
+import { queuePrefix } from '@conveyor/shared';
 
 const url = 'https://example.com/hooks/conveyor';
 
@@ -37,7 +38,7 @@ describe('JSON bodies with prototype-polluting keys', () => {
 
   beforeAll(async () => {
     app = await startTestServer({ redisUrl: inject('redisUrl') });
-    webhookQueue = new Queue('webhook', { connection: app.redis, prefix: app.prefix });
+    webhookQueue = new Queue('webhook', { connection: app.redis, prefix: queuePrefix(app.prefix, 'webhook') });
     webhookQueue.on('error', () => {});
   });
 

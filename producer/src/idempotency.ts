@@ -5,7 +5,7 @@
  *    subscriber job); else, with an idempotency key, it is
  *    `idem-<first 32 hex of sha256(name + "\0" + key)>`. With neither, BullMQ numbers the job
  *    and nothing below applies.
- * 2. One pipeline (for a bulk request, one for all its items) reads the marker `<prefix>:<queue>:~conveyor:idempotency:<jobId>`, which
+ * 2. One pipeline (for a bulk request, one for all its items) reads the marker `<prefix>:{<queue>}:<queue>:~conveyor:idempotency:<jobId>`, which
  *    holds the request hash (sha256 of the name and the canonical JSON of the parsed payload),
  *    and asks whether the job's BullMQ key exists.
  * 3. The marker holds another hash: a different request reused the id → IdempotencyConflictError

@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedis, describeRedisTopology, DEV_PAYLOAD_KEY_ID } from '@conveyor/shared';
+import { checkRedisSettingsWhenReady, closeRedis, createAppRuntime, createRedisClient, describeRedisTopology, DEV_PAYLOAD_KEY_ID } from '@conveyor/shared';
 import { createApp } from './app.ts';
 import { createProducer } from './client.ts';
 import { createHttpServer } from './http-server.ts';
@@ -28,7 +28,7 @@ const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
 async function main(): Promise<void> {
   // Auto-pipelining: concurrent requests' commands share one write to Redis (see the benchmark).
   logger.info({ redis: describeRedisTopology(config.redisTopology), durableEnqueue: config.durable ?? false }, 'Redis topology');
-  const redis = createRedis({ topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:producer', autoPipelining: true }, logger);
+  const redis = createRedisClient({ topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:producer', autoPipelining: true }, logger);
   closer.add('redis', () => closeRedis(redis, REDIS_QUIT_TIMEOUT_MS));
   // The Redis settings gate, when Redis is first ready: refuse one that may evict jobs.
   void checkRedisSettingsWhenReady(redis, logger, { allowEviction: config.REDIS_ALLOW_EVICTION, onRefused: refuseToStart });

@@ -11,7 +11,7 @@
  * not act twice retry with a job id or an idempotency key.
  */
 import { DeadlineExceededError, isRedisReady, withDeadline } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { RedisUnavailableError } from './producer-errors.ts';
 
 /** Error text of ioredis/Node connection failures and of Redis replies that mean "not now". */
@@ -20,7 +20,7 @@ const UNAVAILABLE =
 
 /** Runs `call` under the producer's Redis rules (see the file comment). */
 export async function callRedis<T>(
-  redis: Redis,
+  redis: RedisClient,
   timeoutMs: number,
   label: string,
   call: () => Promise<T>,
@@ -35,7 +35,7 @@ export async function callRedis<T>(
   }
 }
 
-function toUnavailable(error: unknown, redis: Redis): RedisUnavailableError | undefined {
+function toUnavailable(error: unknown, redis: RedisClient): RedisUnavailableError | undefined {
   if (error instanceof RedisUnavailableError) return error;
   if (error instanceof DeadlineExceededError) {
     return new RedisUnavailableError(`Redis did not answer within ${error.timeoutMs} ms (${error.label})`, { cause: error });

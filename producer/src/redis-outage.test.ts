@@ -1,4 +1,4 @@
-import { isRedisReady } from '@conveyor/shared';
+import { isRedisReady, queuePrefix } from '@conveyor/shared';
 import { freePort, startRedisServer, waitFor, type RedisServerHandle } from '@conveyor/shared/testing';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,7 +102,7 @@ describe('when the app starts before Redis', () => {
         { what: '/readyz to answer 200', timeoutMs: 10_000 },
       );
       expect((await post(`${early.url}/v1/jobs/email.send`, { data: email })).status).toBe(201);
-      const queue = new Queue('email', { connection: early.redis, prefix: early.prefix });
+      const queue = new Queue('email', { connection: early.redis, prefix: queuePrefix(early.prefix, 'email') });
       queue.on('error', () => {});
       try {
         // Only the job enqueued after Redis came up; the refused one was never added.

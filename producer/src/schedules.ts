@@ -28,7 +28,7 @@ import {
   type ScheduleTiming,
 } from '@conveyor/shared';
 import type { JobSchedulerJson, JobSchedulerTemplateOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { z } from 'zod';
 import { issuesOf } from './enqueue-request.ts';
 import { JobValidationError, ScheduleNotFoundError, type ValidationIssue } from './producer-errors.ts';
@@ -216,7 +216,7 @@ function parseSpec(id: string, spec: unknown): { kind: AnyJobKind; timing: Sched
  * outage, in case Redis lost them); a failure is logged and retried at the next ready. Returns
  * the cleanup that stops listening.
  */
-export function keepCatalogSchedules(store: Pick<ScheduleStore, 'syncCatalog'>, redis: Redis, logger: Logger): () => void {
+export function keepCatalogSchedules(store: Pick<ScheduleStore, 'syncCatalog'>, redis: RedisClient, logger: Logger): () => void {
   const sync = () => {
     store.syncCatalog().then(
       () => logger.info({ schedules: catalogSchedules.map((schedule) => schedule.id) }, 'catalog schedules in place'),

@@ -117,13 +117,16 @@ export const baseEnvShape = {
   REDIS_TLS_KEY_FILE: envFile(),
   /** Name Redis' certificate must carry, when it differs from the host connected to. Default: that host. */
   REDIS_TLS_SERVERNAME: optionalText(/^[A-Za-z0-9.*-]{1,253}$/, 'expected a DNS name'),
-  /** The key prefix every Conveyor and BullMQ key lives under. Default `conveyor`. */
+  /**
+   * The key prefix every Conveyor and BullMQ key lives under. Default `conveyor`. No braces:
+   * Conveyor adds a Redis Cluster hash tag per queue after it (keys.ts).
+   */
   CONVEYOR_PREFIX: z
     .string()
     .trim()
     .default('conveyor')
-    .refine((s) => /^[A-Za-z0-9_.{}-]{1,64}$/.test(s), {
-      message: 'expected 1-64 characters of letters, digits, _ . - { }',
+    .refine((s) => /^[A-Za-z0-9_.-]{1,64}$/.test(s), {
+      message: 'expected 1-64 characters of letters, digits, _ . - (no braces: Conveyor adds a hash tag per queue)',
     }),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** Interface the HTTP server binds to. Default 127.0.0.1 (loopback only). */

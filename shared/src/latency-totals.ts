@@ -12,7 +12,7 @@
  * Prometheus wants a few fixed `le` bounds, the same for every series, not our ~300 fine
  * buckets; `toPrometheusHistogram` folds the fine buckets onto LATENCY_BOUNDS_SEC.
  */
-import type { Redis } from 'ioredis';
+import { sendTogether, type RedisClient } from './redis.ts';
 import { parseCounts } from './queue-model/counts.ts';
 import { HISTOGRAM_GAMMA, MAX_BUCKET, type Histogram } from './queue-model/histogram.ts';
 import { histogramTotalsKey } from './queue-model/keys.ts';
@@ -34,18 +34,14 @@ export interface PrometheusHistogram {
   sumSec: number;
 }
 
-/** Reads the since-the-start histograms of `queues`, in their order: one pipeline of one HGETALL each. */
+/** Reads the since-the-start histograms of `queues`, in their order: one HGETALL each, sent together. */
 export async function readLatencyTotals(
-  redis: Redis,
+  redis: RedisClient,
   options: { prefix: string; queues: readonly string[] },
 ): Promise<LatencyTotals[]> {
-  const pipeline = redis.pipeline();
-  for (const queue of options.queues) pipeline.hgetall(histogramTotalsKey(options.prefix, queue));
-  const results = (await pipeline.exec()) ?? [];
+  const hashes = await sendTogether<Record<string, string>>(redis, options.queues.map((queue) => ['hgetall', histogramTotalsKey(options.prefix, queue)]));
   return options.queues.map((queue, at) => {
-    const [error, hash] = results[at] ?? [new Error(`no reply for ${queue}`), undefined];
-    if (error) throw error;
-    const { wait, service } = parseCounts(hash as Record<string, string>);
+    const { wait, service } = parseCounts(hashes[at] ?? {});
     return { queue, wait, service };
   });
 }

@@ -5,6 +5,7 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { queueNames, type QueueName } from './catalog/index.ts';
 import { deadLetterQueueName } from './dead-letter/names.ts';
+import { queuePrefix } from './keys.ts';
 import { coerceError, type Logger } from './logger.ts';
 
 /** During an outage every reconnect attempt errors; one line per queue per interval is enough. */
@@ -42,7 +43,7 @@ export function openCatalogQueues(deps: {
   deadLetters?: boolean;
 }): CatalogQueues {
   const open = (name: string) => {
-    const queue = new Queue(name, { connection: deps.connection, prefix: deps.prefix });
+    const queue = new Queue(name, { connection: deps.connection, prefix: queuePrefix(deps.prefix, name) });
     queue.on('error', onceEvery(QUEUE_ERROR_LOG_INTERVAL_MS, (error: unknown) =>
       deps.logger.warn({ err: coerceError(error), queue: name }, 'queue error (repeats within 30 s not logged)'),
     ));

@@ -65,7 +65,7 @@ describe('the Redis topology from the environment', () => {
     expect(t.tls?.ca).toContain('BEGIN CERTIFICATE');
     expect(describeRedisTopology(t)).toBe('cluster via n1:7000,n2:7001 with a password, TLS (own CA)');
     expect(describeRedisTopology(t)).not.toContain('pw');
-    expect(() => redisConnectionOptions({ topology: t, mode: 'fail-fast' })).toThrow(/createRedisCluster/);
+    expect(() => redisConnectionOptions({ topology: t, mode: 'fail-fast' })).toThrow(/bullConnection/);
     const cluster = redisClusterOptions({ topology: t, mode: 'fail-fast' });
     expect(cluster.options).toMatchObject({ enableOfflineQueue: false, redisOptions: { password: 'pw', maxRetriesPerRequest: 1, tls: { servername: 'redis.internal' } } });
   });

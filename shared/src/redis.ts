@@ -14,7 +14,9 @@
  * dies the next reconnect lands on the promoted replica; a client still attached to a demoted
  * master is moved by its first READONLY reply. (ioredis' failover detector is off: a
  * +switch-master that arrives while a client is reconnecting ends that client for good.)
- * Redis Cluster needs an ioredis `Cluster` (`createRedisCluster`), not a `Redis`.
+ * With Redis Cluster the client is an ioredis `Cluster` (`createRedisClient` picks it), which
+ * follows MOVED/ASK redirections and refreshes the slot map itself; BullMQ gets one too
+ * (`bullConnection`). Keys are laid out with a hash tag per queue (keys.ts).
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
@@ -23,6 +25,9 @@ import type { Logger } from './logger.ts';
 import { describeRedisTopology, standaloneTopology, type RedisTls, type RedisTopology } from './redis-topology.ts';
 
 export type RedisMode = 'fail-fast' | 'wait-out';
+
+/** A connection the apps own: one server (standalone or the Sentinels' master) or a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 interface RedisConnectionCommon {
   mode: RedisMode;
@@ -63,12 +68,12 @@ export type ConveyorRedisOptions = Omit<RedisOptions, 'retryStrategy'> & {
 
 /**
  * ioredis options for the given mode and topology; hand them to BullMQ (which then owns the
- * connection). A cluster topology throws: it needs `createRedisCluster`.
+ * connection). A cluster topology throws: BullMQ needs a Cluster instance (`bullConnection`).
  */
 export function redisConnectionOptions(settings: RedisConnectionSettings): ConveyorRedisOptions {
   const topology = topologyOf(settings);
   if (topology.kind === 'cluster') {
-    throw new Error('REDIS_CLUSTER_NODES: this connection does not run on Redis Cluster yet (it needs an ioredis Cluster: createRedisCluster / redisClusterOptions); use REDIS_URL or REDIS_SENTINELS');
+    throw new Error('redisConnectionOptions: a Redis Cluster needs an ioredis Cluster (createRedisClient, bullConnection)');
   }
   return {
     ...whereOptions(topology),
@@ -153,7 +158,7 @@ export function redisClusterOptions(settings: RedisConnectionSettings): { nodes:
 }
 
 /** Logs a connection's first error per outage, and its return. */
-function logOutages(client: Redis | Cluster, settings: RedisConnectionSettings, logger: Logger): void {
+function logOutages(client: RedisClient, settings: RedisConnectionSettings, logger: Logger): void {
   let down = false;
   client.on('error', (error: Error) => {
     if (down) return;
@@ -167,9 +172,18 @@ function logOutages(client: Redis | Cluster, settings: RedisConnectionSettings, 
 }
 
 /**
+ * Opens a connection for the configured topology — a `Redis`, or a `Cluster` for Redis
+ * Cluster — that the caller owns and must close (`closeRedis`). Every connection error is
+ * logged at most once per outage instead of once per reconnect attempt.
+ */
+export function createRedisClient(settings: RedisConnectionSettings, logger: Logger): RedisClient {
+  return topologyOf(settings).kind === 'cluster' ? createRedisCluster(settings, logger) : createRedis(settings, logger);
+}
+
+/**
  * Opens an ioredis client that the caller owns and must `quit()`. Every connection error
  * is logged at most once per outage instead of once per reconnect attempt. A cluster
- * topology throws (use `createRedisCluster`).
+ * topology throws (use `createRedisClient`).
  */
 export function createRedis(settings: RedisConnectionSettings, logger: Logger): Redis {
   const redis = new Redis({ ...redisConnectionOptions(settings), lazyConnect: false });
@@ -189,8 +203,69 @@ export function createRedisCluster(settings: RedisConnectionSettings, logger: Lo
   return cluster;
 }
 
+/**
+ * BullMQ's `connection` for a Worker or Queue that should own its connections: ioredis options
+ * on a standalone server or Sentinel (BullMQ opens and closes the connection), or on a Cluster
+ * a Cluster of its own (BullMQ duplicates it for a worker's blocking connection, but does not
+ * close what it was given: call `close()` after the Worker or Queue has closed).
+ */
+export function bullConnection(
+  settings: RedisConnectionSettings,
+  logger: Logger,
+): { connection: ConveyorRedisOptions | Cluster; close(): Promise<void> } {
+  if (topologyOf(settings).kind !== 'cluster') return { connection: redisConnectionOptions(settings), close: async () => {} };
+  const cluster = createRedisCluster(settings, logger);
+  return { connection: cluster, close: () => closeRedis(cluster, 2_000) };
+}
+
+/** True when `redis` is an ioredis Cluster. */
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return (redis as Cluster).isCluster === true;
+}
+
+/**
+ * The connections to run a server-wide command on (INFO, WAIT's replicas): the client
+ * itself, or each master of a Cluster.
+ */
+export function serverConnections(redis: RedisClient): Redis[] {
+  return isCluster(redis) ? redis.nodes('master') : [redis];
+}
+
+/** A command for `sendTogether`: an ioredis method name and its arguments. */
+export type RedisCommand = [name: string, ...args: (string | number)[]];
+
+/**
+ * Sends commands that need no atomicity in one go and resolves with their replies in order
+ * (rejecting with the first error): one pipeline on a single server, and on a Cluster each
+ * command on its own in the same tick, since a pipeline must stay on one shard and these may
+ * touch several queues. Replies are shaped as ioredis' methods shape them (HGETALL an object).
+ */
+export async function sendTogether<T = unknown>(redis: RedisClient, commands: readonly RedisCommand[]): Promise<T[]> {
+  if (commands.length === 0) return [];
+  if (isCluster(redis)) {
+    const methods = redis as unknown as Record<string, (...args: (string | number)[]) => Promise<T>>;
+    return Promise.all(commands.map(([name, ...args]) => methods[name]!.apply(redis, args)));
+  }
+  const results = (await redis.pipeline(commands.map((command) => [...command])).exec()) ?? [];
+  return results.map(([error, value]) => {
+    if (error) throw error;
+    return value as T;
+  });
+}
+
+/**
+ * Redis WAIT: how many replicas have every write this client sent so far, waiting up to
+ * `timeoutMs` for `replicas` of them. On a Cluster a write went to the master of its key's
+ * shard over that master's own connection, so every master is asked and the smallest count
+ * is the answer (a master this client wrote nothing to answers at once).
+ */
+export async function waitForReplicas(redis: RedisClient, replicas: number, timeoutMs: number): Promise<number> {
+  const counts = await Promise.all(serverConnections(redis).map((node) => node.wait(replicas, timeoutMs)));
+  return counts.length === 0 ? 0 : Math.min(...counts);
+}
+
 /** True when the client can take a command now (connected and ready). */
-export function isRedisReady(redis: Redis): boolean {
+export function isRedisReady(redis: RedisClient): boolean {
   return redis.status === 'ready';
 }
 
@@ -199,7 +274,7 @@ export function isRedisReady(redis: Redis): boolean {
  * drops the socket either way so it stops reconnecting. A QUIT that fails or times out
  * rejects, after the socket is dropped.
  */
-export async function closeRedis(redis: Redis, quitTimeoutMs: number): Promise<void> {
+export async function closeRedis(redis: RedisClient, quitTimeoutMs: number): Promise<void> {
   try {
     if (isRedisReady(redis)) await withDeadline(redis.quit(), quitTimeoutMs, 'Redis QUIT');
   } finally {
@@ -224,16 +299,19 @@ export interface RedisSettingsCheckOptions {
  * evicted job key is a lost job) throws a RedisSettingsError unless `allowEviction`, which
  * turns it into a warning; AOF off (a restart loses acknowledged jobs) and a policy that
  * INFO does not show (some managed services) are warnings. Reads INFO rather than CONFIG
- * GET so it also works under a least-privilege ACL. Resolves with the warnings it logged.
+ * GET so it also works under a least-privilege ACL. On a Cluster every master is read, and
+ * the worst of them decides. Resolves with the warnings it logged.
  */
 export async function checkRedisSettings(
-  redis: Redis,
+  redis: RedisClient,
   logger: Logger,
   options: RedisSettingsCheckOptions = {},
 ): Promise<string[]> {
   const { allowEviction = false, timeoutMs = 2_000 } = options;
   const warnings: string[] = [];
-  const info = await withDeadline(redis.info(), timeoutMs, 'Redis INFO');
+  const infos = await withDeadline(Promise.all(serverConnections(redis).map((node) => node.info())), timeoutMs, 'Redis INFO');
+  // A policy or AOF setting that differs between masters shows as the first one that is unsafe.
+  const info = infos.find((text) => !/^maxmemory_policy:noeviction\s*$/m.test(text)) ?? infos.find((text) => /^aof_enabled:0\s*$/m.test(text)) ?? infos[0] ?? '';
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   const policy = field('maxmemory_policy');
   if (policy === undefined) {
@@ -264,7 +342,7 @@ export async function checkRedisSettings(
  * Resolves with the outcome, for tests and for callers that wait for the gate.
  */
 export function checkRedisSettingsWhenReady(
-  redis: Redis,
+  redis: RedisClient,
   logger: Logger,
   options: RedisSettingsCheckOptions & { onRefused: (error: RedisSettingsError) => void },
 ): Promise<'passed' | 'refused' | 'unchecked'> {
@@ -286,7 +364,7 @@ export function checkRedisSettingsWhenReady(
 }
 
 /** Resolves when the client is ready; rejects after `timeoutMs` (the client keeps trying). */
-export function whenRedisReady(redis: Redis, timeoutMs: number): Promise<void> {
+export function whenRedisReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (isRedisReady(redis)) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createDeadLetterStore, jobKinds, redisConnectionOptions } from '@conveyor/shared';
+import { createDeadLetterStore, jobKinds, redisConnectionOptions, queuePrefix } from '@conveyor/shared';
 import { startApp, testPrefix, waitFor, type AppProcess } from '@conveyor/shared/testing';
 // Declares `inject('redisUrl')`.
 import type {} from '@conveyor/shared/testing/global-setup';
@@ -21,13 +21,13 @@ describe('the worker process and the dead-letter queue', () => {
     const connection = redisConnectionOptions({ url: inject('redisUrl'), mode: 'wait-out' });
     const store = createDeadLetterStore({ connection, prefix, logger: silentLogger });
     opened.push(store);
-    const queue = new Queue('email', { connection, prefix });
+    const queue = new Queue('email', { connection, prefix: queuePrefix(prefix, 'email') });
     queue.on('error', () => {});
     opened.push(queue);
 
     // A job failed for good by some other client before the worker started: no record.
     await queue.add('email.send', jobKinds['email.send'].example, { jobId: 'orphan', attempts: 1 });
-    const other = new Worker('email', null, { connection, prefix });
+    const other = new Worker('email', null, { connection, prefix: queuePrefix(prefix, 'email') });
     other.on('error', () => {});
     opened.push(other);
     const taken = await other.getNextJob('other-token');

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conveyorQueueKey, jobKinds, jobOptionsFor } from '@conveyor/shared';
+import { conveyorQueueKey, jobKinds, jobOptionsFor, queuePrefix } from '@conveyor/shared';
 import { startApp, testPrefix, waitFor, type AppProcess } from '@conveyor/shared/testing';
 // Declares `inject('redisUrl')`.
 import type {} from '@conveyor/shared/testing/global-setup';
@@ -28,7 +28,7 @@ function redis(): Redis {
 
 function emailQueue(prefix: string): Queue {
   const { hostname, port } = new URL(inject('redisUrl'));
-  const queue = new Queue('email', { connection: { host: hostname, port: Number(port) }, prefix });
+  const queue = new Queue('email', { connection: { host: hostname, port: Number(port) }, prefix: queuePrefix(prefix, 'email') });
   queue.on('error', () => {});
   opened.push(queue);
   return queue;
@@ -136,13 +136,13 @@ describe('applying fleet-wide limits at start-up', () => {
       writer: 'host-a:1',
     });
     // A window of the old hour-long limit is under way.
-    await client.set(`${prefix}:email:limiter`, '1', 'PX', 3_600_000);
+    await client.set(`${queuePrefix(prefix, 'email')}:email:limiter`, '1', 'PX', 3_600_000);
 
     const { logger, lines } = capturingLogger();
     await applyFleetLimits({ redis: client, prefix, limits: { email: { globalConcurrency: 2, rateLimit: { max: 100, durationMs: 1_000 } } }, logger, writer: 'host-b:2' });
     expect(await queue.getGlobalConcurrency()).toBe(2);
     expect(await queue.getGlobalRateLimit()).toEqual({ max: 100, duration: 1_000 });
-    expect(await client.exists(`${prefix}:email:limiter`)).toBe(0);
+    expect(await client.exists(`${queuePrefix(prefix, 'email')}:email:limiter`)).toBe(0);
     const replaced = lines.filter((line) => line.level === 40);
     expect(replaced).toEqual([
       expect.objectContaining({ from: 5, to: 2, previousWriter: expect.stringMatching(/^host-a:1 at /) }),
@@ -206,7 +206,7 @@ describe('global concurrency across workers', () => {
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        maxActive = Math.max(maxActive, await client.llen(`${prefix}:email:active`));
+        maxActive = Math.max(maxActive, await client.llen(`${queuePrefix(prefix, 'email')}:email:active`));
         await sleep(2);
       }
     })();

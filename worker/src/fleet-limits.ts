@@ -16,7 +16,7 @@
  *
  * What a worker does at start, for each queue it works, before it fetches a job:
  *   1. reads the limits in Redis and Conveyor's record of what it last wrote there
- *      (`<prefix>:<queue>:~conveyor:fleet-limits`: the values, who wrote them and when);
+ *      (`<prefix>:{<queue>}:<queue>:~conveyor:fleet-limits`: the values, who wrote them and when);
  *   2. configured limit: writes it (meta and record together, in one MULTI). A different value
  *      in Redis is replaced and the replacement logged as a warning, naming the process that
  *      wrote the old one: worker processes of one queue should share one setting, and when they
@@ -32,7 +32,7 @@
  * processes restart.
  */
 import { hostname } from 'node:os';
-import { conveyorQueueKey, type FleetLimits, type Logger, type QueueName, type RateLimit } from '@conveyor/shared';
+import { conveyorQueueKey, queuePrefix, type FleetLimits, type Logger, type QueueName, type RateLimit } from '@conveyor/shared';
 import { QueueKeys } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 
@@ -80,10 +80,10 @@ function describeRate(rate: RateLimit | undefined): string {
 export async function applyFleetLimits(deps: ApplyFleetLimitsDeps): Promise<Partial<Record<QueueName, EffectiveFleetLimits>>> {
   const { redis, prefix, logger } = deps;
   const writer = deps.writer ?? `${hostname()}:${process.pid}`;
-  const keys = new QueueKeys(prefix);
   const effective: Partial<Record<QueueName, EffectiveFleetLimits>> = {};
 
   for (const [queue, wanted = {}] of Object.entries(deps.limits) as [QueueName, FleetLimits | undefined][]) {
+    const keys = new QueueKeys(queuePrefix(prefix, queue));
     const metaKey = keys.toKey(queue, 'meta');
     const recordKey = conveyorQueueKey(prefix, queue, 'fleet-limits');
     const [concurrency = null, max = null, duration = null] = await redis.hmget(metaKey, ...META_FIELDS);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { jobKinds, jobOptionsFor, redisConnectionOptions } from '@conveyor/shared';
+import { jobKinds, jobOptionsFor, redisConnectionOptions, queuePrefix } from '@conveyor/shared';
 import { freePort, startApp, startRedisServer, testPrefix, waitFor, type AppProcess, type RedisServerHandle } from '@conveyor/shared/testing';
 // Declares `inject('redisUrl')`.
 import type {} from '@conveyor/shared/testing/global-setup';
@@ -31,7 +31,7 @@ async function privateRedis(extraArgs: string[] = [], port?: number): Promise<Re
 }
 
 function queueOn(url: string, name: string, prefix: string): Queue {
-  const queue = new Queue(name, { connection: redisConnectionOptions({ url, mode: 'wait-out' }), prefix });
+  const queue = new Queue(name, { connection: redisConnectionOptions({ url, mode: 'wait-out' }), prefix: queuePrefix(prefix, name) });
   queue.on('error', () => {});
   cleanups.push(() => queue.close());
   return queue;

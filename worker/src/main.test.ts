@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { jobKinds, jobOptionsFor } from '@conveyor/shared';
+import { jobKinds, jobOptionsFor, queuePrefix } from '@conveyor/shared';
 import { freePort, parsePrometheusText, startApp, testPrefix, waitFor, type AppProcess } from '@conveyor/shared/testing';
 // Declares `inject('redisUrl')`.
 import type {} from '@conveyor/shared/testing/global-setup';
@@ -30,7 +30,7 @@ async function healthUrl(app: AppProcess): Promise<string> {
 
 function reportQueue(prefix: string): Queue {
   const { hostname, port } = new URL(inject('redisUrl'));
-  const queue = new Queue('report', { connection: { host: hostname, port: Number(port) }, prefix });
+  const queue = new Queue('report', { connection: { host: hostname, port: Number(port) }, prefix: queuePrefix(prefix, 'report') });
   queue.on('error', () => {});
   opened.push(queue);
   return queue;

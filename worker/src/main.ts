@@ -16,10 +16,10 @@ import {
   DEV_PAYLOAD_KEY_ID,
   kindsOfQueue,
   createQueueModelRecorder,
-  createRedis,
+  createRedisClient,
+  bullConnection,
   describeRedisTopology,
   openCatalogQueues,
-  redisConnectionOptions,
   withDeadline,
   type QueueModelRecorder,
   type QueueName,
@@ -45,7 +45,13 @@ async function main(): Promise<void> {
   if (config.webhook.usesDevSecret) {
     logger.warn('WEBHOOK_SIGNING_SECRET is not set: webhooks are signed with the development secret; set one in production');
   }
-  const connection = redisConnectionOptions({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker' });
+  // BullMQ's connections: options it opens itself, or on a Cluster a Cluster per owner that is
+  // closed after its owner (the closer is LIFO, so these are added before their owners).
+  const bullConnectionFor = (connectionName: string) => {
+    const opened = bullConnection({ topology: config.redisTopology, mode: 'wait-out', connectionName }, logger);
+    closer.add(`${connectionName} connection`, opened.close);
+    return opened.connection;
+  };
   const handlers = createHandlers({ email: config.email, webhook: config.webhook, report: config.report });
   // Opens the sealed (sensitive) payload fields in memory, just before validation.
   const sealer = createPayloadSealer({ keys: config.payloadKeys });
@@ -62,7 +68,7 @@ async function main(): Promise<void> {
   const stats = createWorkerStats();
   // Added before the workers so that it closes after them (the closer is LIFO).
   const deadLetters = createDeadLetterStore({
-    connection: { ...connection, connectionName: 'conveyor:worker:dead-letter' },
+    connection: bullConnectionFor('conveyor:worker:dead-letter'),
     prefix: config.prefix,
     logger,
     queues: config.queues,
@@ -75,13 +81,14 @@ async function main(): Promise<void> {
   const recorder = config.figures.record ? startRecorder(() => stats.activeByQueue) : undefined;
 
   const workers = new Map<QueueName, Worker>();
+  const workerConnections = new Map(config.queues.map((queue) => [queue, bullConnectionFor('conveyor:worker')]));
   closer.add('workers', () =>
     stopWorkers([...workers.values()], { timeoutMs: config.shutdownTimeoutMs, logger, activeJobs: () => stats.active }),
   );
   for (const queue of config.queues) {
     const concurrency = config.concurrency[queue] ?? 1;
     workers.set(queue, startWorker(queue, {
-      connection, prefix: config.prefix, concurrency, handlers, logger, stats, deadLetters,
+      connection: workerConnections.get(queue)!, prefix: config.prefix, concurrency, handlers, logger, stats, deadLetters,
       locks: config.locks[queue], timeoutMs: config.jobTimeoutMs, autorun: false, sealer,
       ...(recorder ? { recorder } : {}),
     }));
@@ -98,7 +105,7 @@ async function main(): Promise<void> {
 
   // The Redis settings gate, on a short-lived connection of our own; the workers start
   // fetching once it passed (or could not tell), never on a Redis that may evict jobs.
-  const probe = createRedis({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker:check' }, logger);
+  const probe = createRedisClient({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker:check' }, logger);
   closer.add('redis settings check', () => probe.disconnect());
   // Before fetching, the fleet-wide limits are written to Redis (fleet-limits.ts); a worker that
   // cannot write them does not start, unless it is already shutting down.
@@ -116,7 +123,7 @@ async function main(): Promise<void> {
 
   // Wedged-worker detection: backlogs read on a fail-fast connection, so a health check
   // during an outage answers at once.
-  const healthRedis = createRedis({ topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:worker:health' }, logger);
+  const healthRedis = createRedisClient({ topology: config.redisTopology, mode: 'fail-fast', connectionName: 'conveyor:worker:health' }, logger);
   closer.add('health redis', () => healthRedis.disconnect());
   const healthQueues = openCatalogQueues({ connection: healthRedis, prefix: config.prefix, logger, names: config.queues });
   closer.add('health queues', () => healthQueues.close());
@@ -140,7 +147,7 @@ async function main(): Promise<void> {
 
 /** `activeJobs`: jobs in hand per queue, for the heartbeat record the dashboard's Workers page reads. */
 function startRecorder(activeJobs: () => Readonly<Record<string, number>>): QueueModelRecorder {
-  const redis = createRedis({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker:queue-model' }, logger);
+  const redis = createRedisClient({ topology: config.redisTopology, mode: 'wait-out', connectionName: 'conveyor:worker:queue-model' }, logger);
   closer.add('queue-model redis', async () => redis.disconnect());
   let lastError = '';
   const recorder = createQueueModelRecorder({

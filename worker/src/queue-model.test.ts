@@ -4,7 +4,7 @@
  * and the figures Conveyor reports checked against what this test measures itself from the
  * jobs (within 10 %), and Little's law L ≈ λ·W for the waiting part.
  */
-import { createQueueModelRecorder, jobKinds, jobOptionsFor, readQueueModel, type QueueModelRecorder } from '@conveyor/shared';
+import { createQueueModelRecorder, jobKinds, jobOptionsFor, queuePrefix, readQueueModel, type QueueModelRecorder } from '@conveyor/shared';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createHandlers } from './handlers/index.ts';
@@ -52,7 +52,7 @@ describe('the queue model', () => {
 
     const sampling = (async () => {
       while (Date.now() - start < runMs) {
-        backlogSamples.push({ atMs: Date.now(), waiting: await redis.llen(`${harness.prefix}:email:wait`) });
+        backlogSamples.push({ atMs: Date.now(), waiting: await redis.llen(`${queuePrefix(harness.prefix, 'email')}:email:wait`) });
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();

@@ -40,6 +40,7 @@ import {
   catalog,
   customBackoffStrategy,
   queueLockSettings,
+  queuePrefix,
   type AnyJobKind,
   type JobName,
   type Logger,
@@ -47,6 +48,7 @@ import {
   type QueueName,
 } from '@conveyor/shared';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import type { Cluster } from 'ioredis';
 import type { z } from 'zod';
 import { recordFailedAttempt } from './attempt-log.ts';
 import type { Handler, HandlerContext, HandlerTable, JsonValue } from './handler.ts';
@@ -71,8 +73,11 @@ export function createWorkerStats(): WorkerStats {
 }
 
 export interface StartWorkerDeps {
-  /** ioredis options, wait-out mode (`redisConnectionOptions`); BullMQ owns the connections. */
-  connection: ConveyorRedisOptions;
+  /**
+   * `bullConnection`, wait-out mode: ioredis options (BullMQ owns the connections), or on a
+   * Cluster a Cluster the caller closes after the worker.
+   */
+  connection: ConveyorRedisOptions | Cluster;
   /** The BullMQ key prefix. */
   prefix: string;
   /** Jobs this worker runs at once. */
@@ -228,7 +233,7 @@ export function startWorker(queue: QueueName, deps: StartWorkerDeps): Worker {
   const locks = deps.locks ?? queueLockSettings(catalog.queues[queue]);
   worker = new ConveyorWorker(queue, processor, {
     connection: deps.connection,
-    prefix: deps.prefix,
+    prefix: queuePrefix(deps.prefix, queue),
     concurrency: deps.concurrency,
     autorun: deps.autorun ?? true,
     lockDuration: locks.lockDurationMs,

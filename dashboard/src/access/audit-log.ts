@@ -5,7 +5,7 @@
  * MAXLEN ~), so all dashboard processes write one log and it survives their restarts.
  */
 import type { Logger } from '@conveyor/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { callRedis } from '../redis-call.ts';
 
 export interface AuditEntry {
@@ -34,7 +34,7 @@ export interface AuditEntry {
 }
 
 export interface AuditLogOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** Longest wait for one Redis call, in ms. */

@@ -5,11 +5,11 @@
  * so every dashboard process counts together; a successful sign-in clears its pair.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { callRedis } from '../redis-call.ts';
 
 export interface LoginLimiterOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   commandTimeoutMs: number;
   /** Failures allowed per IP and user name within the window. Default 10. */

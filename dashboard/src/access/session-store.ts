@@ -12,7 +12,7 @@
  * process that can read the session can check it.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { callRedis } from '../redis-call.ts';
 import type { PasswordHash } from './password-hash.ts';
 
@@ -25,7 +25,7 @@ export interface SessionRecord {
 }
 
 export interface SessionStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Signs cookies and derives CSRF tokens. */
   secret: string;

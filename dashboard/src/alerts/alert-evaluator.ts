@@ -19,7 +19,7 @@
  */
 import { isRedisReady, readQueueModel, type CatalogQueues, type Logger, type QueueFigures, type QueueName } from '@conveyor/shared';
 import type { JobType } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { callRedis, RedisUnavailableError } from '../redis-call.ts';
 import { checkCondition, kindOf, type QueueReadings } from './alert-conditions.ts';
 import { createAlertLeaderLease } from './alert-leader.ts';
@@ -56,7 +56,7 @@ export interface AlertsView {
 
 export interface AlertEvaluatorDeps {
   /** A connection the evaluator may use (it does not close it). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The catalog queues, with their dead-letter queues opened. */
   queues: CatalogQueues;

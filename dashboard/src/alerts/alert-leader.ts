@@ -5,7 +5,7 @@
  * message per transition however many dashboards run. When the holder stops it gives the lease
  * back; when it dies the lease expires after `leaseMs` and the next process to evaluate takes it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { randomBytes } from 'node:crypto';
 
 // Take the lease if free (SET NX PX), or renew it if ours; 1 when held by us afterwards.
@@ -27,7 +27,7 @@ export function alertLeaderKey(prefix: string): string {
   return `${prefix}:~conveyor:dashboard:alerts-leader`;
 }
 
-export function createAlertLeaderLease(deps: { redis: Redis; prefix: string; leaseMs: number }): AlertLeaderLease {
+export function createAlertLeaderLease(deps: { redis: RedisClient; prefix: string; leaseMs: number }): AlertLeaderLease {
   const id = randomBytes(8).toString('hex');
   const key = alertLeaderKey(deps.prefix);
   return {

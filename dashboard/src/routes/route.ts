@@ -1,7 +1,7 @@
 /** What every route factory is given, and the shape of one entry in the route table. */
 import type { AutoscaleTargets, CatalogQueues, Logger } from '@conveyor/shared';
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import type { Access, AccessControl } from '../access/access-control.ts';
 import type { AlertsView } from '../alerts/alert-evaluator.ts';
 import type { OverviewFeed } from '../overview-feed.ts';
@@ -9,7 +9,7 @@ import type { OverviewFeed } from '../overview-feed.ts';
 export interface RouteContext {
   queues: CatalogQueues;
   /** The connection the queues share; probed by /readyz. */
-  redis: Redis;
+  redis: RedisClient;
   /** The BullMQ key prefix of the queues (the queue model's keys live under it too). */
   prefix: string;
   /** How long the queue model's per-minute history is kept, in s: the counter snapshots this app adds expire with it. */

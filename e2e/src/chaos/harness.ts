@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp, startRedisServer, freePort, type AppProcess, type RedisServerHandle } from '@conveyor/shared/testing';
-import { createDeadLetterStore, createLogger, redisConnectionOptions, type DeadLetterStore } from '@conveyor/shared';
+import { createDeadLetterStore, createLogger, redisConnectionOptions, type DeadLetterStore, queueKeyBase, queuePrefix } from '@conveyor/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { E2E_PAYLOAD_KEYS, repoRoot } from '../stack.ts';
@@ -379,7 +379,7 @@ export interface QueueCounts {
 
 /** Counts of `queue` read straight from Redis (BullMQ's key layout), and of its DLQ from the store. */
 export async function queueCounts(redis: Redis, queue: string, deadLetters?: DeadLetterStore): Promise<QueueCounts> {
-  const key = (part: string) => `${CHAOS_PREFIX}:${queue}:${part}`;
+  const key = (part: string) => `${queueKeyBase(CHAOS_PREFIX, queue)}:${part}`;
   const [waiting, active, delayed, prioritized, failed, deadLettered] = await Promise.all([
     redis.llen(key('wait')),
     redis.llen(key('active')),
@@ -491,7 +491,7 @@ export class World {
     return this.track(startWorker(redis.url, env), (a) => a.proc.stop());
   }
   queue(redis: ChaosRedis, name: string): Queue {
-    const queue = new Queue(name, { connection: redisConnectionOptions({ url: redis.url, mode: 'wait-out' }), prefix: CHAOS_PREFIX });
+    const queue = new Queue(name, { connection: redisConnectionOptions({ url: redis.url, mode: 'wait-out' }), prefix: queuePrefix(CHAOS_PREFIX, name) });
     queue.on('error', () => {});
     return this.cleanup.add(queue, (q) => q.close());
   }

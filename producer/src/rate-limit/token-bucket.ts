@@ -8,11 +8,11 @@
  * have refilled completely: a missing bucket is a full one, so idle clients cost no memory.
  * Keys: `<prefix>:~conveyor:rate-limit:<client>`.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { callRedis } from '../redis-call.ts';
 
 export interface TokenBucketOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** CONVEYOR_PREFIX; buckets live under `<prefix>:~conveyor:rate-limit:`. */
   prefix: string;
   /** Refill rate, in tokens per second (> 0; fractions allowed). */
@@ -69,7 +69,7 @@ return {allowed, math.floor(tokens), retryAfterMs, fullInMs}
 
 const COMMAND = 'conveyorTakeTokens';
 
-type RedisWithTakeTokens = Redis & {
+type RedisWithTakeTokens = RedisClient & {
   [COMMAND](key: string, perSec: number, burst: number, cost: number): Promise<[number, number, number, number]>;
 };
 

@@ -7,7 +7,7 @@ import { createLogger, createPayloadSealer, createRedis, findJobKind, parsePaylo
 import { TEST_PAYLOAD_KEYS, testPrefix } from '@conveyor/shared/testing';
 // Brings in the type of `inject('redisUrl')`, which the shared globalSetup provides.
 import type {} from '@conveyor/shared/testing/global-setup';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@conveyor/shared';
 import { createApp } from '../app.ts';
 import { parseApiKeys } from '../auth/api-keys.ts';
 import { createProducer, type Producer } from '../client.ts';
@@ -18,7 +18,7 @@ export interface TestServer {
   /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
   url: string;
   producer: Producer;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   close(): Promise<void>;
 }

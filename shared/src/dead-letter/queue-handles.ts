@@ -4,17 +4,18 @@
  * it is opened so that even a stray worker on `<queue>-dlq` takes nothing.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../deadline.ts';
 import { coerceError, type Logger } from '../logger.ts';
-import type { ConveyorRedisOptions } from '../redis.ts';
+import type { ConveyorRedisOptions, RedisClient } from '../redis.ts';
+import { queuePrefix } from '../keys.ts';
 import { deadLetterQueueName } from './names.ts';
 
 export interface QueueHandles {
   prefix: string;
   logger: Logger;
   /** The shared connection (for Conveyor's own keys). */
-  redis: Redis;
+  redis: RedisClient;
   source(queue: string): Queue;
   /** The dead-letter queue of `queue`, paused. */
   deadLetters(queue: string): Promise<Queue>;
@@ -25,18 +26,19 @@ const QUIT_TIMEOUT_MS = 2_000;
 
 export function openQueueHandles(deps: {
   /** ioredis options (a connection is opened and owned here) or an ioredis instance the caller closes. */
-  connection: ConveyorRedisOptions | Redis;
+  connection: ConveyorRedisOptions | RedisClient;
   prefix: string;
   logger: Logger;
 }): QueueHandles {
-  const owned = !(deps.connection instanceof Redis);
-  const redis = deps.connection instanceof Redis ? deps.connection : new Redis(deps.connection);
+  const given = deps.connection instanceof Redis || deps.connection instanceof Cluster ? deps.connection : undefined;
+  const owned = given === undefined;
+  const redis = given ?? new Redis(deps.connection as ConveyorRedisOptions);
   if (owned) redis.on('error', () => {}); // the queues' error listeners report; this one only keeps Node from crashing
   const sources = new Map<string, Queue>();
   const dlqs = new Map<string, Promise<Queue>>();
 
   const open = (name: string) => {
-    const queue = new Queue(name, { connection: redis, prefix: deps.prefix });
+    const queue = new Queue(name, { connection: redis, prefix: queuePrefix(deps.prefix, name) });
     queue.on('error', (error: unknown) => deps.logger.warn({ err: coerceError(error), queue: name }, 'dead-letter queue handle error'));
     return queue;
   };

@@ -11,7 +11,7 @@
  * ```
  */
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { queueNames } from '../catalog/index.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
@@ -88,7 +88,7 @@ const CLOSE_WAIT_MS = 5_000;
 
 export function createDeadLetterStore(deps: {
   /** ioredis options (the store opens and owns one connection) or an instance the caller closes. */
-  connection: ConveyorRedisOptions | Redis;
+  connection: ConveyorRedisOptions | RedisClient;
   prefix: string;
   logger: Logger;
   /** Source queues covered. Default every catalog queue. */

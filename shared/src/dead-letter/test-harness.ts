@@ -12,13 +12,14 @@ import { deadLetterQueueName, recordIdFor } from './names.ts';
 import { buildDeadLetterRecord, formatAttemptLine, type DeadLetterRecord, type FailureClass } from './record.ts';
 import { createDeadLetterStore, type DeadLetterStore } from './store.ts';
 import type { RetentionLimits } from './sweep.ts';
+import { queuePrefix } from '../keys.ts';
 
 export const silentLogger = createLogger({ name: 'dead-letter-test', level: 'silent' });
 
 export interface DeadLetterHarness {
   prefix: string;
   connection: ReturnType<typeof redisConnectionOptions>;
-  /** Opens a BullMQ Worker that close() closes. */
+  /** Opens a BullMQ Worker that close() closes, under the queue's prefix (`queuePrefix`). */
   worker(name: string, processor: Processor | null, options: WorkerOptions): Worker;
   store: DeadLetterStore;
   queue(name: string): Queue;
@@ -52,14 +53,14 @@ export function createDeadLetterHarness(options: { retention?: Partial<Retention
   const queue = (name: string) => {
     let found = queues.get(name);
     if (!found) {
-      found = new Queue(name, { connection, prefix });
+      found = new Queue(name, { connection, prefix: queuePrefix(prefix, name) });
       found.on('error', () => {});
       queues.set(name, found);
     }
     return found;
   };
   const fetcher = (name: string) => {
-    const worker = new Worker(name, null, { connection, prefix });
+    const worker = new Worker(name, null, { connection, prefix: queuePrefix(prefix, name) });
     worker.on('error', () => {});
     workers.push(worker);
     return worker;
@@ -69,7 +70,7 @@ export function createDeadLetterHarness(options: { retention?: Partial<Retention
     prefix,
     connection,
     worker(name, processor, workerOptions) {
-      const worker = new Worker(name, processor, workerOptions);
+      const worker = new Worker(name, processor, { ...workerOptions, prefix: queuePrefix(prefix, name) });
       worker.on('error', () => {});
       workers.push(worker);
       return worker;

@@ -6,6 +6,7 @@ import { MINUTE_MS } from './keys.ts';
 import { MIN_PARTIAL_SPAN_MS, readQueueHistory } from './history.ts';
 import { createQueueModelRecorder } from './recorder.ts';
 import { snapshotQueue } from './snapshot.ts';
+import { queuePrefix } from '../keys.ts';
 
 const opened: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -23,7 +24,7 @@ function setUp(name: string) {
 
 /** The `email` queue under `prefix`, on its own connection, closed after the test. */
 function emailQueue(redis: Redis, prefix: string): Queue {
-  const queue = new Queue('email', { connection: redis.duplicate(), prefix });
+  const queue = new Queue('email', { connection: redis.duplicate(), prefix: queuePrefix(prefix, 'email') });
   opened.push(queue);
   return queue;
 }

@@ -14,7 +14,7 @@
  * true and `toMs` is the time of that closing snapshot. Under MIN_PARTIAL_SPAN_MS of elapsed
  * time its rates stay null rather than swing on a second's worth of jobs.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { emptyCounts, mergeCounts, parseCounts } from './counts.ts';
 import { summarize, type LatencySummary } from './histogram.ts';
 import { MINUTE_MS, minuteKey, minuteOf } from './keys.ts';
@@ -66,7 +66,7 @@ export interface HistoryReadOptions {
  * `stepMinutes` (default 1). Reads one hash per minute, in one pipeline, and takes a counter
  * snapshot when the range reaches the current minute (the partial point's closing mark).
  */
-export async function readQueueHistory(redis: Redis, options: HistoryReadOptions): Promise<HistoryPoint[]> {
+export async function readQueueHistory(redis: RedisClient, options: HistoryReadOptions): Promise<HistoryPoint[]> {
   const nowMs = options.nowMs ?? Date.now();
   const toMinute = minuteOf(options.toMs ?? nowMs);
   const fromMinute = Math.max(minuteOf(options.fromMs ?? (options.toMs ?? nowMs) - 3_600_000), toMinute - MAX_HISTORY_MINUTES + 1);

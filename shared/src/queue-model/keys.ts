@@ -1,6 +1,7 @@
 /**
  * Where the queue model lives in Redis. Every key of a queue starts with BullMQ's own
- * `<prefix>:<queue>:` so that one queue's keys stay together (a cluster hash tag later).
+ * `<prefix>:{<queue>}:<queue>:` (written `<prefix>:<queue>:` below), so one queue's keys share
+ * its Redis Cluster hash tag (../keys.ts).
  *
  *   <prefix>:<queue>:qm:10s:<slot>   hash, one per 10-second slot (slot = floor(ms / 10,000)),
  *                                    kept LIVE_TTL_SEC: the live windows (10 s, 1 min)
@@ -25,6 +26,8 @@
  *   <prefix>:<queue>:qm:hist         hash of histogram fields since the start (Prometheus histograms)
  */
 
+import { conveyorGlobalKey, queueKeyBase } from '../keys.ts';
+
 export const SLOT_MS = 10_000;
 export const MINUTE_MS = 60_000;
 /** The live 10-second slots are kept this long: six slots for the minute window, and margin. */
@@ -39,7 +42,7 @@ export function minuteOf(ms: number): number {
 }
 
 export function queueKeyPrefix(prefix: string, queue: string): string {
-  return `${prefix}:${queue}:`;
+  return `${queueKeyBase(prefix, queue)}:`;
 }
 
 export function slotKey(prefix: string, queue: string, slot: number): string {
@@ -56,7 +59,7 @@ export function workersKey(prefix: string, queue: string): string {
 
 /** The heartbeat record of one worker process, `identity` being its `host:pid` (workers.ts). */
 export function workerProcessKey(prefix: string, identity: string): string {
-  return `${prefix}:~conveyor:worker:${identity}`;
+  return conveyorGlobalKey(prefix, 'worker', identity);
 }
 
 export function totalsKey(prefix: string, queue: string): string {

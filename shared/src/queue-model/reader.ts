@@ -12,7 +12,7 @@
  * Windows: "10s" is the current 10-second slot plus the one before it, "1m" the current
  * slot plus the six before it; each figure says the exact span it covers (fromMs, toMs).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { emptyCounts, mergeCounts, parseCounts, type BucketCounts } from './counts.ts';
 import { summarize, type LatencySummary } from './histogram.ts';
 import { SLOT_MS, slotKey, slotOf, totalsKey, workersKey } from './keys.ts';
@@ -92,14 +92,14 @@ function windowFigures(slots: BucketCounts[], firstSlot: number, snapshot: Queue
 
 /** The figures of `queues`, read at `nowMs` (default now). */
 export async function readQueueModel(
-  redis: Redis,
+  redis: RedisClient,
   options: { prefix: string; queues: readonly string[]; nowMs?: number; historyTtlSec?: number },
 ): Promise<QueueFigures[]> {
   return Promise.all(options.queues.map((queue) => readQueue(redis, queue, options)));
 }
 
 async function readQueue(
-  redis: Redis,
+  redis: RedisClient,
   queue: string,
   options: { prefix: string; nowMs?: number; historyTtlSec?: number },
 ): Promise<QueueFigures> {

@@ -11,7 +11,7 @@
  * queues, jobs in hand, start and heartbeat times; workers.ts) for the dashboard's Workers page.
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { emptyCounts, mergeCounts, type BucketCounts } from './counts.ts';
 import { addSample } from './histogram.ts';
 import { histogramTotalsKey, LIVE_TTL_SEC, minuteKey, minuteOf, SLOT_MS, slotKey, slotOf, totalsKey, workerProcessKey, workersKey } from './keys.ts';
@@ -64,7 +64,7 @@ export function tallyFields(tally: Tally): [string, number][] {
 
 export function createQueueModelRecorder(deps: {
   /** A connection the recorder may use (it does not close it). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The queues this process works, with its concurrency on each (for ρ). */
   concurrency: Record<string, number>;
@@ -107,46 +107,48 @@ export function createQueueModelRecorder(deps: {
     const batch = pending;
     if (batch.size === 0) return;
     pending = new Map();
-    // One transaction: a batch is added whole or not at all, so a retried batch never counts twice
-    // (short of the connection dying between EXEC and its reply).
-    const pipeline = deps.redis.multi();
-    for (const [queue, slots] of batch) {
-      for (const [slot, tally] of slots) {
-        const fields = tallyFields(tally);
-        if (fields.length === 0) continue;
-        const slotHash = slotKey(deps.prefix, queue, slot);
-        const minuteHash = minuteKey(deps.prefix, queue, minuteOf(slot * SLOT_MS));
-        const histogramTotals = histogramTotalsKey(deps.prefix, queue);
-        for (const [field, n] of fields) {
-          pipeline.hincrby(slotHash, field, n);
-          pipeline.hincrby(minuteHash, field, n);
-          if (HISTOGRAM_FIELD.test(field)) pipeline.hincrby(histogramTotals, field, n);
-        }
-        pipeline.expire(slotHash, LIVE_TTL_SEC);
-        pipeline.expire(minuteHash, historyTtlSec);
-        const totals = totalsKey(deps.prefix, queue);
-        if (tally.ok > 0) pipeline.hincrby(totals, 'ok', tally.ok);
-        if (tally.failed > 0) pipeline.hincrby(totals, 'fa', tally.failed);
-        if (tally.deadLettered > 0) pipeline.hincrby(totals, 'dl', tally.deadLettered);
-      }
-    }
-    flushing = pipeline
-      .exec()
-      .then(
-        (results) => {
-          // EXEC ran: what a single command refused is lost, but never added twice.
-          const refused = results?.find(([error]) => error)?.[0];
-          if (refused) deps.onError?.(refused);
-        },
-        (error: Error) => {
-          // Redis away: nothing was added; keep the counts for the next flush (bounded: only the
-          // live window matters).
-          requeue(batch);
-          deps.onError?.(error);
-        },
-      )
+    // One transaction per queue (a queue's keys share a hash slot, so this also holds on a
+    // Cluster): a queue's batch is added whole or not at all, so a retried batch never counts
+    // twice (short of the connection dying between EXEC and its reply).
+    flushing = Promise.all([...batch].map(([queue, slots]) => flushQueue(queue, slots)))
+      .then(() => {})
       .finally(() => (flushing = undefined));
     return flushing;
+  };
+
+  const flushQueue = (queue: string, slots: Map<number, Tally>): Promise<void> => {
+    const pipeline = deps.redis.multi();
+    for (const [slot, tally] of slots) {
+      const fields = tallyFields(tally);
+      if (fields.length === 0) continue;
+      const slotHash = slotKey(deps.prefix, queue, slot);
+      const minuteHash = minuteKey(deps.prefix, queue, minuteOf(slot * SLOT_MS));
+      const histogramTotals = histogramTotalsKey(deps.prefix, queue);
+      for (const [field, n] of fields) {
+        pipeline.hincrby(slotHash, field, n);
+        pipeline.hincrby(minuteHash, field, n);
+        if (HISTOGRAM_FIELD.test(field)) pipeline.hincrby(histogramTotals, field, n);
+      }
+      pipeline.expire(slotHash, LIVE_TTL_SEC);
+      pipeline.expire(minuteHash, historyTtlSec);
+      const totals = totalsKey(deps.prefix, queue);
+      if (tally.ok > 0) pipeline.hincrby(totals, 'ok', tally.ok);
+      if (tally.failed > 0) pipeline.hincrby(totals, 'fa', tally.failed);
+      if (tally.deadLettered > 0) pipeline.hincrby(totals, 'dl', tally.deadLettered);
+    }
+    return pipeline.exec().then(
+      (results) => {
+        // EXEC ran: what a single command refused is lost, but never added twice.
+        const refused = results?.find(([error]) => error)?.[0];
+        if (refused) deps.onError?.(refused);
+      },
+      (error: Error) => {
+        // Redis away: nothing was added; keep the counts for the next flush (bounded: only the
+        // live window matters).
+        requeue(new Map([[queue, slots]]));
+        deps.onError?.(error);
+      },
+    );
   };
 
   const requeue = (batch: Map<string, Map<number, Tally>>) => {
@@ -161,11 +163,16 @@ export function createQueueModelRecorder(deps: {
 
   const heartbeat = async () => {
     const beatMs = now();
-    const pipeline = deps.redis.pipeline();
-    for (const queue of queues) {
-      pipeline.hset(workersKey(deps.prefix, queue), identity, `${deps.concurrency[queue]}:${beatMs}`);
-      pipeline.expire(workersKey(deps.prefix, queue), Math.ceil(WORKER_LIVE_MS / 1_000) * 10);
-    }
+    // One pipeline per queue and one for the process record: on a Cluster they live on
+    // different shards, and a pipeline must stay on one.
+    const writes: Promise<unknown>[] = queues.map((queue) =>
+      deps.redis
+        .pipeline()
+        .hset(workersKey(deps.prefix, queue), identity, `${deps.concurrency[queue]}:${beatMs}`)
+        .expire(workersKey(deps.prefix, queue), Math.ceil(WORKER_LIVE_MS / 1_000) * 10)
+        .exec()
+        .then(throwFirstError),
+    );
     const active = deps.activeJobs?.();
     const record: WorkerProcessRecord = {
       id: identity,
@@ -175,8 +182,8 @@ export function createQueueModelRecorder(deps: {
       startedAtMs,
       beatAtMs: beatMs,
     };
-    if (queues.length > 0) pipeline.set(workerProcessKey(deps.prefix, identity), JSON.stringify(record), 'EX', WORKER_PROCESS_TTL_SEC);
-    await pipeline.exec();
+    if (queues.length > 0) writes.push(deps.redis.set(workerProcessKey(deps.prefix, identity), JSON.stringify(record), 'EX', WORKER_PROCESS_TTL_SEC));
+    await Promise.all(writes);
     await Promise.all(queues.map((queue) => snapshotQueue(deps.redis, { prefix: deps.prefix, queue, nowMs: beatMs, historyTtlSec })));
   };
   const beat = () =>
@@ -209,10 +216,16 @@ export function createQueueModelRecorder(deps: {
       clearInterval(heartbeatTimer);
       await flushing;
       await flush();
-      const pipeline = deps.redis.pipeline();
-      for (const queue of queues) pipeline.hdel(workersKey(deps.prefix, queue), identity);
-      pipeline.del(workerProcessKey(deps.prefix, identity));
-      await pipeline.exec().catch(() => {});
+      await Promise.all([
+        ...queues.map((queue) => deps.redis.hdel(workersKey(deps.prefix, queue), identity)),
+        deps.redis.del(workerProcessKey(deps.prefix, identity)),
+      ]).catch(() => {});
     },
   };
+}
+
+/** Rejects with the first error in a pipeline's results (ioredis resolves them in the array). */
+function throwFirstError(results: [Error | null, unknown][] | null): void {
+  const error = results?.find(([failure]) => failure)?.[0];
+  if (error) throw error;
 }

@@ -27,7 +27,7 @@
  * are differences of two snapshots, so any number of dashboards and workers taking snapshots
  * never double-count.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 import { LIVE_TTL_SEC, minuteKey, minuteOf, queueKeyPrefix, slotKey, slotOf, totalsKey } from './keys.ts';
 
 const SNAPSHOT_SCRIPT = `
@@ -88,10 +88,10 @@ export interface QueueSnapshot {
   oldestReadyAtMs: number | null;
 }
 
-type SnapshotCapable = Redis & { conveyorQueueSnapshot(...args: string[]): Promise<unknown> };
+type SnapshotCapable = RedisClient & { conveyorQueueSnapshot(...args: string[]): Promise<unknown> };
 
 /** Registers the script once per connection (EVALSHA, loaded on first use). */
-function withSnapshotCommand(redis: Redis): SnapshotCapable {
+function withSnapshotCommand(redis: RedisClient): SnapshotCapable {
   const capable = redis as SnapshotCapable;
   if (typeof capable.conveyorQueueSnapshot !== 'function') {
     redis.defineCommand('conveyorQueueSnapshot', { numberOfKeys: 10, lua: SNAPSHOT_SCRIPT });
@@ -101,7 +101,7 @@ function withSnapshotCommand(redis: Redis): SnapshotCapable {
 
 /** Takes a snapshot of `queue` (and records it in the current slot and minute). */
 export async function snapshotQueue(
-  redis: Redis,
+  redis: RedisClient,
   options: { prefix: string; queue: string; nowMs?: number; historyTtlSec: number },
 ): Promise<QueueSnapshot> {
   const now = options.nowMs ?? Date.now();

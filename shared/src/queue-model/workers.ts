@@ -9,7 +9,7 @@
  * `readWorkers` finds the processes through the queues' workers hashes (one HKEYS per queue),
  * then reads each record (one GET per process): O(queues + processes), never a SCAN.
  */
-import type { Redis } from 'ioredis';
+import { sendTogether, type RedisClient } from '../redis.ts';
 import { z } from 'zod';
 import { workerProcessKey, workersKey } from './keys.ts';
 import { WORKER_LIVE_MS } from './recorder.ts';
@@ -54,14 +54,14 @@ export interface WorkerProcess extends WorkerProcessRecord {
  * stale are left out.
  */
 export async function readWorkers(
-  redis: Redis,
+  redis: RedisClient,
   options: { prefix: string; queues: readonly string[]; nowMs?: number },
 ): Promise<WorkerProcess[]> {
   const nowMs = options.nowMs ?? Date.now();
-  const listed = await execAll<string[]>(redis, options.queues.map((queue) => ['hkeys', workersKey(options.prefix, queue)]));
+  const listed = await sendTogether<string[]>(redis, options.queues.map((queue) => ['hkeys', workersKey(options.prefix, queue)]));
   const ids = [...new Set(listed.flat())];
   if (ids.length === 0) return [];
-  const values = await execAll<string | null>(redis, ids.map((id) => ['get', workerProcessKey(options.prefix, id)]));
+  const values = await sendTogether<string | null>(redis, ids.map((id) => ['get', workerProcessKey(options.prefix, id)]));
   const processes: WorkerProcess[] = [];
   for (const value of values) {
     const record = parseRecord(value);
@@ -87,12 +87,4 @@ function parseRecord(value: string | null): WorkerProcessRecord | undefined {
     // Not JSON: a record written by something else; not a live worker we can describe.
     return undefined;
   }
-}
-
-async function execAll<T>(redis: Redis, commands: [string, ...string[]][]): Promise<T[]> {
-  const results = (await redis.pipeline(commands).exec()) ?? [];
-  return results.map(([error, value]) => {
-    if (error) throw error;
-    return value as T;
-  });
 }

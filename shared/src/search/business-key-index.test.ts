@@ -21,7 +21,7 @@ describe('the business-key index', () => {
 
   it('keys a payload by each search key present, and by nothing else', () => {
     const email = jobKinds['email.send'];
-    expect(searchKeysOf('p', email, { to: 'ada@example.com', subject: 's', body: 'b' })).toEqual([`p:email:~conveyor:search:email.send:to:${searchValueHash('ada@example.com')}`]);
+    expect(searchKeysOf('p', email, { to: 'ada@example.com', subject: 's', body: 'b' })).toEqual([`p:{email}:email:~conveyor:search:email.send:to:${searchValueHash('ada@example.com')}`]);
     expect(searchKeysOf('p', email, { subject: 's' })).toEqual([]);
   });
 

@@ -4,7 +4,7 @@
  * A kind lists its `searchKeys` in the catalog. When the producer enqueues a job of the kind,
  * it adds the job id, scored by the enqueue time, to one sorted set per key value:
  *
- *   <prefix>:<queue>:~conveyor:search:<kind>:<field>:<sha256 of the value, 32 hex>
+ *   <prefix>:{<queue>}:<queue>:~conveyor:search:<kind>:<field>:<sha256 of the value, 32 hex>
  *
  * The value is hashed (a key may be personal data, or a sensitive field) and normalised first
  * (trimmed; strings lower-cased), so `Ada@Example.com ` finds `ada@example.com`. Each set keeps
@@ -17,7 +17,8 @@
  * are found by id only.
  */
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { sendTogether, type RedisClient } from '../redis.ts';
 import type { AnyJobKind } from '../catalog/define.ts';
 import { conveyorQueueKey } from '../keys.ts';
 import { readPath } from '../payload-crypto/payload-path.ts';
@@ -82,24 +83,24 @@ export interface SearchHit {
 
 /**
  * The jobs indexed under `value` for any search key of `kinds` (default: every kind that has
- * search keys), newest first; at most SEARCH_KEEP_PER_KEY per (kind, field). One round trip.
+ * search keys), newest first; at most SEARCH_KEEP_PER_KEY per (kind, field). One round trip
+ * (one per shard on a Cluster).
  */
 export async function findByBusinessKey(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   kinds: readonly AnyJobKind[],
   value: string,
 ): Promise<SearchHit[]> {
   const targets = kinds.flatMap((kind) => (kind.searchKeys ?? []).map((field) => ({ kind, field })));
   if (targets.length === 0 || value.trim().length === 0) return [];
-  const pipeline = redis.pipeline();
-  for (const { kind, field } of targets) pipeline.zrevrange(searchKey(prefix, kind, field, value), 0, -1, 'WITHSCORES');
-  const replies = (await pipeline.exec()) ?? [];
+  const replies = await sendTogether<string[]>(
+    redis,
+    targets.map(({ kind, field }) => ['zrevrange', searchKey(prefix, kind, field, value), 0, -1, 'WITHSCORES']),
+  );
   const hits: SearchHit[] = [];
-  replies.forEach(([error, reply], i) => {
-    if (error) throw error;
+  replies.forEach((flat, i) => {
     const { kind, field } = targets[i]!;
-    const flat = reply as string[];
     for (let j = 0; j < flat.length; j += 2) {
       hits.push({ id: flat[j]!, name: kind.name, queue: kind.queue, field, enqueuedAt: new Date(Number(flat[j + 1])) });
     }

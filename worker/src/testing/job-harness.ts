@@ -11,6 +11,7 @@ import {
   type JobInput,
   type JobName,
   type QueueName,
+  queuePrefix,
 } from '@conveyor/shared';
 import { testPrefix, waitFor } from '@conveyor/shared/testing';
 // Declares `inject('redisUrl')`.
@@ -51,7 +52,7 @@ export function createJobHarness(): JobHarness {
   const queue = (name: QueueName) => {
     let found = queues.get(name);
     if (!found) {
-      found = new Queue(name, { connection: { host: hostname, port: Number(port) }, prefix });
+      found = new Queue(name, { connection: { host: hostname, port: Number(port) }, prefix: queuePrefix(prefix, name) });
       found.on('error', () => {});
       queues.set(name, found);
     }
