@@ -114,3 +114,4 @@ export function startApp(entry: string, env: Record<string, string>, cwd?: strin
   };
 }
 export { startSentinelSet, type SentinelSet, type SentinelSetOptions } from './sentinel-set.ts';
+export { startRedisCluster, type RedisCluster, type RedisClusterOptions } from './redis-cluster.ts';
