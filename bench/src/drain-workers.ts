@@ -20,6 +20,7 @@ import {
   createPayloadSealer,
   createQueueModelRecorder,
   parsePayloadKeys,
+  queuePrefix,
   redisConnectionOptions,
 } from '@conveyor/shared';
 import { createHandlers, createWorkerStats, startWorker } from '@conveyor/worker';
@@ -107,7 +108,7 @@ const starters: Record<DrainVariant, (target: QueueTarget, hooks: WorkerHooks) =
         hooks.onStart?.(job.data);
         return result;
       },
-      { connection: redisConnectionOptions({ url: target.redisUrl, mode: 'wait-out' }), prefix: target.prefix, concurrency: hooks.concurrency },
+      { connection: redisConnectionOptions({ url: target.redisUrl, mode: 'wait-out' }), prefix: queuePrefix(target.prefix, QUEUE), concurrency: hooks.concurrency },
     );
     worker.on('error', (error) => console.error(`bench: bullmq worker: ${error.message}`));
     worker.on('completed', hooks.onCompleted);

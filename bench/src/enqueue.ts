@@ -23,7 +23,7 @@
  * process) is reported apart.
  */
 import { randomBytes } from 'node:crypto';
-import { createCloser, createLogger, createRedis, jobKinds, jobOptionsFor, parsePayloadKeys, redisConnectionOptions } from '@conveyor/shared';
+import { createCloser, createLogger, createRedis, jobKinds, jobOptionsFor, parsePayloadKeys, queuePrefix, redisConnectionOptions } from '@conveyor/shared';
 import { createProducer } from '@conveyor/producer';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -90,7 +90,7 @@ export async function openEnqueueBench(options: {
   const payloadEncryptionKeys = `bench:${randomBytes(32).toString('base64')}`;
   const closer = createCloser();
   try {
-    const queue = new Queue(KIND.queue, { connection: redisConnectionOptions({ url: redisUrl, mode: 'wait-out' }), prefix });
+    const queue = new Queue(KIND.queue, { connection: redisConnectionOptions({ url: redisUrl, mode: 'wait-out' }), prefix: queuePrefix(prefix, KIND.queue) });
     queue.on('error', (error) => console.error(`bench: raw queue: ${error.message}`));
     closer.add('raw queue', () => queue.close());
     await queue.waitUntilReady();

@@ -3,7 +3,7 @@
  * 1,000 and then 1,000,000 jobs waiting in one of them (real BullMQ jobs, added in bulk).
  * Its reads are O(queues): LLEN/ZCARD/ZCOUNT and a dozen small hashes, never a scan.
  */
-import { queueNames, readQueueModel, redisConnectionOptions } from '@conveyor/shared';
+import { queueNames, queuePrefix, readQueueModel, redisConnectionOptions } from '@conveyor/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { count } from './rounds.ts';
@@ -37,7 +37,7 @@ export interface ModelReadResult {
 
 export async function modelReadBench(options: { redisUrl: string; prefix: string; sizes: number[]; reads?: number }): Promise<ModelReadResult[]> {
   const redis = new Redis(options.redisUrl);
-  const queue = new Queue('email', { connection: redisConnectionOptions({ url: options.redisUrl, mode: 'wait-out' }), prefix: options.prefix });
+  const queue = new Queue('email', { connection: redisConnectionOptions({ url: options.redisUrl, mode: 'wait-out' }), prefix: queuePrefix(options.prefix, 'email') });
   const results: ModelReadResult[] = [];
   let filled = 0;
   try {

@@ -10,7 +10,7 @@
  *   bee-queue        bee-queue 2.0.0 `createJob(data).retries(4).backoff('exponential', 1000)`
  *                    (the same 5 attempts and backoff), `.save()` / `saveAll`
  */
-import { createLogger, createRedis, jobKinds, jobOptionsFor, parsePayloadKeys, redisConnectionOptions } from '@conveyor/shared';
+import { createLogger, createRedis, jobKinds, jobOptionsFor, parsePayloadKeys, queuePrefix, redisConnectionOptions } from '@conveyor/shared';
 import { createProducer } from '@conveyor/producer';
 import { BENCH_COMMAND_TIMEOUT_MS } from './producer-process.ts';
 import BeeQueue from 'bee-queue';
@@ -45,7 +45,7 @@ async function unfinishedOf(queue: Queue): Promise<number> {
 
 const openers: Record<ClientKind, (target: QueueTarget) => Promise<QueueClient>> = {
   async bullmq(target) {
-    const queue = new Queue(KIND.queue, { connection: redisConnectionOptions({ url: target.redisUrl, mode: 'wait-out' }), prefix: target.prefix });
+    const queue = new Queue(KIND.queue, { connection: redisConnectionOptions({ url: target.redisUrl, mode: 'wait-out' }), prefix: queuePrefix(target.prefix, KIND.queue) });
     queue.on('error', (error) => console.error(`bench: bullmq queue: ${error.message}`));
     await queue.waitUntilReady();
     const options = jobOptionsFor(KIND);
@@ -62,7 +62,7 @@ const openers: Record<ClientKind, (target: QueueTarget) => Promise<QueueClient>>
     const producer = createProducer({ redis, prefix: target.prefix, logger: silent, commandTimeoutMs: BENCH_COMMAND_TIMEOUT_MS, payloadKeys: parsePayloadKeys(target.payloadKeys ?? '') });
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
     await producer.ping();
-    const counter = new Queue(KIND.queue, { connection: redisConnectionOptions({ url: target.redisUrl, mode: 'wait-out' }), prefix: target.prefix });
+    const counter = new Queue(KIND.queue, { connection: redisConnectionOptions({ url: target.redisUrl, mode: 'wait-out' }), prefix: queuePrefix(target.prefix, KIND.queue) });
     counter.on('error', (error) => console.error(`bench: counting queue: ${error.message}`));
     return {
       add: (data) => producer.enqueue('email.send', data),

@@ -7,7 +7,7 @@ import type BeeQueue from 'bee-queue';
 
 export interface QueueTarget {
   redisUrl: string;
-  /** Key prefix of the queue; bee-queue's keys get `<prefix>:email:…` too, in their own names. */
+  /** Key prefix, as CONVEYOR_PREFIX: BullMQ clients put the queue under `queuePrefix(prefix, 'email')` (`<prefix>:{email}`), Conveyor's layout; bee-queue's keys get `<prefix>:email:…`. */
   prefix: string;
   /** PAYLOAD_ENCRYPTION_KEYS text; the typed client needs one for email.send's sealed `body`, the worker to open it. */
   payloadKeys?: string;
