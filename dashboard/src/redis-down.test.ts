@@ -92,7 +92,7 @@ describe('dashboard while Redis is away', () => {
       expect(page.text).toContain(`href="/queues/queue/${queue}"`);
     }
     expect(page.text).toContain('<td class="num" data-figure="backlog"><span>–</span>');
-    expect(page.text).toContain('<td class="num" data-figure="deadLetters">–</td>');
+    expect(page.text).toContain('<td class="num" data-figure="deadLetters">–<svg viewBox="0 -1 1 12" aria-hidden="true"><path d=""/></svg></td>');
 
     const health = await fetch(`${dash.url}/healthz`);
     expect(health.status).toBe(200);
