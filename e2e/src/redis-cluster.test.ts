@@ -1,17 +1,28 @@
 /**
  * The whole stack on a Redis Cluster the test starts itself: three masters with a replica each,
- * from Debian's redis-server and redis-cli, on loopback. The apps get only REDIS_CLUSTER_NODES.
- * Checks that one job's whole path works, that every key of a queue sits in that queue's hash
- * slot while the queues spread over the shards, that the steps spanning two queues (topic
- * fan-out, a mixed bulk, dead-lettering and redrive) work across shards, and that the stack
- * follows a master's failover without a restart.
+ * from Debian's redis-server and redis-cli, on loopback, every node loading deploy/redis/users.acl
+ * (default user off). Each app connects as its own least-privilege user with only
+ * REDIS_CLUSTER_NODES. Checks that one job's whole path works with no command refused, that
+ * every key of a queue sits in that queue's hash slot while the queues spread over the shards,
+ * that the steps spanning two queues (topic fan-out, a mixed bulk, dead-lettering and redrive)
+ * work across shards, and that the stack follows a master's failover without a restart.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeyBase } from '@conveyor/shared';
-import { startRedisCluster, testPrefix, waitFor, type RedisCluster } from '@conveyor/shared/testing';
-import { getJson, postJson, startStack, type Stack } from './stack.ts';
+import { startRedisCluster, waitFor, type RedisCluster } from '@conveyor/shared/testing';
+import { getJson, postJson, repoRoot, startStack, type Stack } from './stack.ts';
+
+const apps = ['producer', 'worker', 'dashboard'] as const;
+const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(12).toString('hex')])) as Record<(typeof apps)[number], string>;
+const admin = { username: 'test-admin', password: randomBytes(12).toString('hex') };
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+let aclDir: string;
 
 let cluster: RedisCluster;
 let stack: Stack;
@@ -21,7 +32,19 @@ let crmUrl: string;
 const crmBodies: string[] = [];
 
 beforeAll(async () => {
-  cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+  aclDir = mkdtempSync(join(tmpdir(), 'conveyor-cluster-acl-'));
+  const acl = readFileSync(join(repoRoot, 'deploy', 'redis', 'users.acl'), 'utf8')
+    .replace('PRODUCER_PASSWORD_SHA256', sha256(passwords.producer))
+    .replace('WORKER_PASSWORD_SHA256', sha256(passwords.worker))
+    .replace('DASHBOARD_PASSWORD_SHA256', sha256(passwords.dashboard));
+  // The admin user stands in for what the cluster itself needs: replicas syncing, redis-cli.
+  writeFileSync(join(aclDir, 'users.acl'), `${acl.trimEnd()}\nuser default off\nuser ${admin.username} on >${admin.password} ~* &* +@all\n`);
+  cluster = await startRedisCluster({
+    masters: 3,
+    replicasPerMaster: 1,
+    nodeArgs: ['--aclfile', join(aclDir, 'users.acl'), '--masteruser', admin.username, '--masterauth', admin.password],
+    auth: admin,
+  });
   crm = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -32,20 +55,25 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve));
   crmUrl = `http://127.0.0.1:${(crm.address() as { port: number }).port}`;
-  prefix = testPrefix('cluster');
-  stack = await startStack({
-    REDIS_CLUSTER_NODES: cluster.nodesEnv,
-    CONVEYOR_PREFIX: prefix,
-    EMAIL_LATENCY_MS: '0',
-    REPORT_STEP_DELAY_MS: '10',
-    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-  });
+  // The cluster is this file's own, and the ACL allows keys under `conveyor:` only.
+  prefix = 'conveyor';
+  stack = await startStack(
+    {
+      REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      CONVEYOR_PREFIX: prefix,
+      EMAIL_LATENCY_MS: '0',
+      REPORT_STEP_DELAY_MS: '10',
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    },
+    Object.fromEntries(apps.map((app) => [app, { REDIS_USERNAME: `conveyor-${app}`, REDIS_PASSWORD: passwords[app] }])),
+  );
 }, 60_000);
 
 afterAll(async () => {
   const codes = stack ? await stack.stop() : undefined;
   await new Promise((resolve) => crm?.close(resolve));
   await cluster?.stop();
+  if (aclDir) rmSync(aclDir, { recursive: true, force: true });
   if (codes) expect(codes).toEqual({ producer: 0, worker: 0, dashboard: 0 });
 });
 
@@ -63,7 +91,7 @@ async function waitForState(name: string, id: string, state: string, timeoutMs =
 async function keysByMaster(): Promise<Map<string, number>> {
   const where = new Map<string, number>();
   for (const node of cluster.nodes) {
-    const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+    const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, ...admin });
     try {
       if (!/^role:master/m.test(await client.info('replication'))) continue;
       let cursor = '0';
@@ -122,7 +150,7 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
   it('keeps every key of a queue (and of its dead letters) in the queue’s hash slot, and spreads the queues over the shards', async () => {
     const where = await keysByMaster();
     const slotOf = async (key: string) => {
-      const client = new Redis({ host: '127.0.0.1', port: cluster.nodes[0]!.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+      const client = new Redis({ host: '127.0.0.1', port: cluster.nodes[0]!.port, lazyConnect: true, maxRetriesPerRequest: 0, ...admin });
       try {
         return (await client.cluster('KEYSLOT', key)) as number;
       } finally {
@@ -196,8 +224,40 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
     await waitFor(() => crmBodies.some((body) => body.includes('redrive.me')), { what: 'the redriven webhook to arrive', timeoutMs: 15_000 });
   });
 
+  it('ran every app command as its least-privilege user: no ACL refusal on any node, and FLUSHALL / CONFIG SET refused', async () => {
+    for (const node of cluster.nodes) {
+      const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, ...admin });
+      try {
+        const log = (await client.call('ACL', 'LOG')) as string[][];
+        const refused = log.map((entry) => {
+          const fields = Object.fromEntries(entry.flatMap((value, i) => (i % 2 === 0 ? [[String(value), String(entry[i + 1])]] : [])));
+          return `${fields.username}: ${fields.reason} ${fields.object}`;
+        });
+        // bull-board's queue list asks BullMQ for the queue's workers (CLIENT LIST), which the
+        // dashboard user is refused on purpose; bull-board shows no workers and goes on.
+        expect(refused.filter((line) => line !== 'conveyor-dashboard: command client|list'), `ACL LOG of 127.0.0.1:${node.port}`).toEqual([]);
+      } finally {
+        client.disconnect();
+      }
+    }
+    for (const app of apps) {
+      const client = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), {
+        redisOptions: { username: `conveyor-${app}`, password: passwords[app], maxRetriesPerRequest: 0 },
+      });
+      client.on('error', () => {});
+      try {
+        await expect(client.set(`${prefix}:acl-probe-${app}`, '1')).resolves.toBe('OK');
+        await expect(client.set(`elsewhere:${app}`, '1')).rejects.toThrow(/NOPERM/);
+        await expect(client.nodes('master')[0]!.flushall()).rejects.toThrow(/NOPERM/);
+        await expect(client.nodes('master')[0]!.config('SET', 'maxmemory-policy', 'allkeys-lru')).rejects.toThrow(/NOPERM/);
+      } finally {
+        client.disconnect();
+      }
+    }
+  });
+
   it('follows a master’s failover: the replica takes over and jobs enqueued after it run, without restarting an app', async () => {
-    const probe = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+    const probe = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), { redisOptions: { maxRetriesPerRequest: 1, ...admin } });
     let emailMaster: number;
     try {
       const key = `${queueKeyBase(prefix, 'email')}:wait`;
