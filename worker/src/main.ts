@@ -23,6 +23,7 @@ import {
   withDeadline,
   type QueueModelRecorder,
   type QueueName,
+  type RedisClient,
 } from '@conveyor/shared';
 import type { Worker } from 'bullmq';
 import { loadWorkerConfig } from './config.ts';
@@ -33,6 +34,9 @@ import { createHealthServer } from './health-server.ts';
 import { backlogFromQueues, watchProgress } from './progress-watch.ts';
 import { createWorkerStats, startWorker } from './start-worker.ts';
 import { stopWorkers } from './stop-workers.ts';
+
+/** Tries at writing the fleet-wide limits at start, a second apart (see applyFleetLimitsPatiently). */
+const FLEET_LIMITS_TRIES = 15;
 
 const { config, logger, closer, refuseToStart, failStart } = createAppRuntime({
   name: 'worker',
@@ -111,7 +115,7 @@ async function main(): Promise<void> {
   // cannot write them does not start, unless it is already shutting down.
   void checkRedisSettingsWhenReady(probe, logger, { allowEviction: config.allowEviction, onRefused: refuseToStart }).then(
     async (outcome) => {
-      if (outcome !== 'refused') await applyFleetLimits({ redis: probe, prefix: config.prefix, limits: config.fleetLimits, logger });
+      if (outcome !== 'refused') await applyFleetLimitsPatiently(probe, () => [...workers.values()].some((worker) => worker.closing));
       probe.disconnect();
       if (outcome === 'refused') return;
       for (const [queue, worker] of workers) {
@@ -143,6 +147,24 @@ async function main(): Promise<void> {
     { queues: config.queues, concurrency: config.concurrency, prefix: config.prefix, payloadKeyIds: sealer.keyIds, healthUrl: `http://${host}:${address.port}` },
     'worker ready',
   );
+}
+
+/**
+ * Writes the fleet-wide limits, trying again for a while when Redis fails meanwhile (a master
+ * failing over while the worker starts answers with errors for a few seconds); gives up with
+ * the last error, which stops the start, after FLEET_LIMITS_TRIES tries or once shutting down.
+ */
+async function applyFleetLimitsPatiently(redis: RedisClient, closing: () => boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await applyFleetLimits({ redis, prefix: config.prefix, limits: config.fleetLimits, logger });
+      return;
+    } catch (error) {
+      if (attempt >= FLEET_LIMITS_TRIES || closing()) throw error;
+      logger.warn({ err: coerceError(error), attempt }, 'could not write the fleet-wide limits; trying again in 1 s');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
 }
 
 /** `activeJobs`: jobs in hand per queue, for the heartbeat record the dashboard's Workers page reads. */
