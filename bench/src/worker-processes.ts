@@ -105,16 +105,21 @@ export async function startWorkerProcesses(options: DrainProcessOptions & { proc
         () => (resolveAtMs === undefined ? finish(new Error(`timed out waiting for ${what}`)) : finish()),
         resolveAtMs === undefined ? DRAIN_TIMEOUT_MS : Math.max(0, resolveAtMs - epochMs()),
       );
-      const onExit = () => finish(new Error(`a worker process exited while waiting for ${what}`));
+      // On 'close', not 'exit': a child exits as soon as its `stopped` report is sent, and a
+      // large report may still be in the channel at 'exit'; 'close' comes once the channel is
+      // read to its end. A child that has reported has done its part: its exit is no failure.
+      const onClose = new Map(
+        children.map((child) => [child, () => child.stopped || finish(new Error(`a worker process exited while waiting for ${what}`))] as const),
+      );
       const listener = () => check() && finish();
       listeners.add(listener);
-      for (const child of children) child.process.once('exit', onExit);
+      for (const [child, onChildClose] of onClose) child.process.once('close', onChildClose);
       function finish(error?: Error) {
         if (done) return;
         done = true;
         clearTimeout(timer);
         listeners.delete(listener);
-        for (const child of children) child.process.off('exit', onExit);
+        for (const [child, onChildClose] of onClose) child.process.off('close', onChildClose);
         if (error) reject(new Error(`${error.message}:\n${children.map((c) => c.output).join('\n')}`));
         else resolve();
       }
