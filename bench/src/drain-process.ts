@@ -7,9 +7,12 @@
  *  2. On `go`, starts its variant's worker (drain-workers.ts) and counts completions,
  *     reporting the count and the wall-clock time of the last one (epoch ms, sub-ms: the
  *     same clock in every process) every 50 ms. With `recordStarts`, it also notes when each
- *     job's handler started (the job's sequence number, email-payload.ts, and epoch ms).
- *  3. On `stop`, reports its RSS and CPU time since `go` (taken before closing anything) and
- *     the starts, closes the worker and exits. If the bench goes away first, it exits at once.
+ *     job's handler started (the job's sequence number, email-payload.ts, and epoch ms); with
+ *     `countRuns`, it notes the sequence number of every handler run, so that the bench can
+ *     count how often each job ran.
+ *  3. On `stop`, reports its RSS and CPU time since `go` (taken before closing anything), the
+ *     starts and the runs, closes the worker and exits. If the bench goes away first, it exits
+ *     at once.
  *
  * It loads only the consuming side of the bench (drain-workers.ts), so its RSS is a worker's.
  */
@@ -27,13 +30,15 @@ export interface DrainProcessOptions {
   warmUp?: { prefix: string; jobs: number };
   /** Note each handler start: `[sequence, epoch ms]` pairs, flat, in the `stopped` message. */
   recordStarts?: boolean;
+  /** Note the sequence number of each handler run, in the `stopped` message's `runs`. */
+  countRuns?: boolean;
 }
 
 export type ToDrainProcess = { type: 'go' } | { type: 'stop' };
 export type FromDrainProcess =
   | { type: 'loaded' }
   | { type: 'progress'; completed: number; lastAtMs: number }
-  | { type: 'stopped'; rssBytes: number; cpuUs: number; starts: number[] };
+  | { type: 'stopped'; rssBytes: number; cpuUs: number; starts: number[]; runs: number[] };
 
 const REPORT_INTERVAL_MS = 50;
 
@@ -47,15 +52,24 @@ let worker: RunningWorker | undefined;
 let timer: NodeJS.Timeout | undefined;
 let cpuAtGo: NodeJS.CpuUsage | undefined;
 const starts: number[] = [];
+const runs: number[] = [];
 const report = () => send({ type: 'progress', completed, lastAtMs });
 
 process.on('disconnect', () => process.exit(1));
 process.on('message', (message: ToDrainProcess) => {
   if (message.type === 'go') {
     cpuAtGo = process.cpuUsage();
+    const { recordStarts, countRuns } = options;
     worker = startDrainWorker(options.variant, options, {
       concurrency: options.concurrency,
-      ...(options.recordStarts ? { onStart: (data) => starts.push(sequenceOf(data), epochMs()) } : {}),
+      ...(recordStarts || countRuns
+        ? {
+            onStart: (data) => {
+              if (recordStarts) starts.push(sequenceOf(data), epochMs());
+              if (countRuns) runs.push(sequenceOf(data));
+            },
+          }
+        : {}),
       onCompleted: () => {
         completed++;
         lastAtMs = epochMs();
@@ -66,7 +80,7 @@ process.on('message', (message: ToDrainProcess) => {
     clearInterval(timer);
     report();
     const cpu = process.cpuUsage(cpuAtGo);
-    const stopped: FromDrainProcess = { type: 'stopped', rssBytes: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, starts };
+    const stopped: FromDrainProcess = { type: 'stopped', rssBytes: process.memoryUsage().rss, cpuUs: cpu.user + cpu.system, starts, runs };
     // Exits only once the report is written: `process.exit` would drop a large message still queued.
     const sent = new Promise((resolve) => process.send!(stopped, undefined, {}, resolve));
     void Promise.all([sent, worker?.close()]).then(

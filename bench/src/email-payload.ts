@@ -18,3 +18,6 @@ export const sequenceOf = (data: EmailData): number => Number(data.to.slice('cus
 
 /** The small fixed payload of the drain figures. */
 export const drainPayload = (): EmailData => ({ to: 'ada@example.com', subject: 'bench', body: 'hello' });
+
+/** drainPayload numbered like emailPayload (`customer-<i>@…`), so that each run names its job (sequenceOf). */
+export const numberedDrainPayload = (i: number): EmailData => ({ to: `customer-${i}@example.com`, subject: 'bench', body: 'hello' });

@@ -11,6 +11,8 @@
  *
  * Sections, in the order they run:
  *   drain       one worker at each concurrency, and 2 worker processes (drain-figures.ts)
+ *   scale       1, 2 and 4 worker processes on one Redis: jobs/s, Redis CPU and how busy its
+ *               main thread was, runs per job (scale-figures.ts)
  *   latency     enqueue-to-start p50/p95/p99/max at fixed arrival rates (latency-figures.ts)
  *   enqueue     typed client, HTTP and bee-queue vs raw `Queue.add` / `addBulk` (enqueue-figures.ts)
  *   redis-cost  Redis commands, CPU and bytes per job, worker RSS (redis-cost.ts)
@@ -34,6 +36,7 @@ import { measureLatency } from './latency-figures.ts';
 import { measureModelRead } from './model-read.ts';
 import { measureRedisCost } from './redis-cost.ts';
 import { count } from './rounds.ts';
+import { measureScale } from './scale-figures.ts';
 import type { SectionContext, SectionOutput } from './section.ts';
 import { targetLines } from './targets.ts';
 
@@ -56,11 +59,12 @@ if (!(positive(jobs) && positive(rounds) && concurrencies.every(positive))) {
   process.exit(2);
 }
 
-/** Concurrency of the worker in the latency section, and of each process in the multi-process and cost drains. */
+/** Concurrency of the worker in the latency section, and of each process in the multi-process, scale and cost drains. */
 const WORKER_CONCURRENCY = 50;
 
 const sections: Record<string, (ctx: SectionContext) => Promise<SectionOutput>> = {
   drain: (ctx) => measureDrain(ctx, { concurrencies, processes: 2, processConcurrency: WORKER_CONCURRENCY }),
+  scale: (ctx) => measureScale(ctx, { processCounts: [1, 2, 4], processConcurrency: WORKER_CONCURRENCY, warmUpJobs: quick ? 500 : 2_000 }),
   latency: (ctx) =>
     measureLatency(ctx, {
       ratesPerSec: [500, 2_000],

@@ -6,28 +6,37 @@
  * the machine's wall clock; the counts must add up to N, and afterwards the queue must hold
  * no unfinished job). Each process first warms up on a private queue of its own, untimed.
  * Redis-side costs are deltas of INFO cpu and INFO commandstats over the
- * same span; each child reports its CPU time and its RSS after the drain.
+ * same span; each child reports its CPU time and its RSS after the drain. With `countRuns`,
+ * the jobs are numbered and each child reports which ones its handler ran (run-tally.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { DrainProcessOptions, FromDrainProcess, ToDrainProcess } from './drain-process.ts';
 import { fillerOf, type DrainVariant } from './drain-workers.ts';
-import { drainPayload } from './email-payload.ts';
+import { drainPayload, numberedDrainPayload } from './email-payload.ts';
 import { fillQueue, openQueueClient, type QueueClient } from './queue-clients.ts';
 import { callsDelta, redisCalls } from './redis-commands.ts';
-import { redisCpuSec } from './redis-cpu.ts';
+import { machineBusySec } from './machine-cpu.ts';
+import { redisCpuTimes } from './redis-cpu.ts';
+import { describeTally, tallyRuns, type RunTally } from './run-tally.ts';
 
 export interface ProcessesDrainResult {
   jobsPerSec: number;
   /** CPU per job, µs, of every worker process together. */
   workerCpuUs: number;
-  /** CPU per job, µs, of redis-server. */
+  /** CPU per job, µs, of redis-server (all its threads). */
   redisCpuUs: number;
+  /** CPU per job, µs, of redis-server's main thread alone (the one that runs commands). */
+  redisMainThreadCpuUs: number;
+  /** CPU per job, µs, of the whole machine over the same span, every process (machine-cpu.ts); absent off Linux. */
+  machineCpuUs?: number;
   /** Redis commands per job, by command. */
   callsPerJob: Record<string, number>;
   /** Each worker process's RSS after the drain, bytes. */
   rssBytes: number[];
+  /** With `countRuns`: how often each job ran. */
+  runs?: RunTally;
 }
 
 /** How long a drain (or a wait for loading or stopping) may take before the round fails, ms. */
@@ -173,6 +182,8 @@ export async function drainInProcesses(options: {
   processes: number;
   /** Jobs each process drains from a private queue before the timed drain. Default 2,000. */
   warmUpJobs?: number;
+  /** Number the jobs and count each one's handler runs (`runs` in the result). Default false. */
+  countRuns?: boolean;
 }): Promise<ProcessesDrainResult> {
   const target = { redisUrl: options.redisUrl, prefix: options.prefix };
   const admin = new Redis(options.redisUrl);
@@ -180,35 +191,46 @@ export async function drainInProcesses(options: {
   let workers: WorkerProcesses | undefined;
   try {
     filler = await openQueueClient(fillerOf[options.variant], target);
-    await fillQueue(filler, options.jobs, drainPayload);
+    await fillQueue(filler, options.jobs, options.countRuns ? numberedDrainPayload : drainPayload);
     workers = await startWorkerProcesses({
       variant: options.variant,
       ...target,
       concurrency: options.concurrency,
       processes: options.processes,
       warmUpJobs: options.warmUpJobs ?? 2_000,
+      ...(options.countRuns ? { countRuns: true } : {}),
     });
 
     const callsBefore = await redisCalls(admin);
-    const redisCpuBefore = await redisCpuSec(admin);
+    const redisCpuBefore = await redisCpuTimes(admin);
+    const machineBefore = machineBusySec();
     const startedAtMs = epochMs();
     workers.go();
     await workers.until(() => workers!.completed() >= options.jobs, `${options.jobs} completions`);
     const finishedAtMs = workers.lastCompletionAtMs();
-    const redisCpu = (await redisCpuSec(admin)) - redisCpuBefore;
+    const redisCpuAfter = await redisCpuTimes(admin);
+    const machineAfter = machineBusySec();
     const calls = callsDelta(callsBefore, await redisCalls(admin), options.jobs);
 
     const stopped = await workers.stop();
+    const runs = options.countRuns ? tallyRuns(stopped.map((s) => s.runs), options.jobs) : undefined;
     const unfinished = await filler.unfinished();
     if (workers.completed() !== options.jobs || unfinished !== 0) {
-      throw new Error(`${options.variant}: ${workers.completed()} completions reported for ${options.jobs} jobs, ${unfinished} unfinished in Redis`);
+      throw new Error(
+        `${options.variant}: ${workers.completed()} completions reported for ${options.jobs} jobs, ${unfinished} unfinished in Redis` +
+          (runs ? ` (handler runs: ${describeTally(runs)})` : ''),
+      );
     }
+    const perJobUs = (sec: number) => (sec * 1e6) / options.jobs;
     return {
       jobsPerSec: options.jobs / ((finishedAtMs - startedAtMs) / 1_000),
       workerCpuUs: stopped.reduce((sum, s) => sum + s.cpuUs, 0) / options.jobs,
-      redisCpuUs: (redisCpu * 1e6) / options.jobs,
+      redisCpuUs: perJobUs(redisCpuAfter.allSec - redisCpuBefore.allSec),
+      redisMainThreadCpuUs: perJobUs(redisCpuAfter.mainThreadSec - redisCpuBefore.mainThreadSec),
       callsPerJob: calls,
       rssBytes: stopped.map((s) => s.rssBytes),
+      ...(machineBefore !== undefined && machineAfter !== undefined ? { machineCpuUs: perJobUs(machineAfter - machineBefore) } : {}),
+      ...(runs ? { runs } : {}),
     };
   } finally {
     await workers?.close();
