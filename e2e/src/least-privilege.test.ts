@@ -5,7 +5,6 @@
  * refused FLUSHALL, CONFIG SET and keys outside the prefix. Without openssl or a TLS-enabled
  * redis-server, the ACL part runs over plain TCP and the TLS part is skipped, saying why.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, waitFor, type RedisServerHandle } from '@conveyor/shared/testing';
 import { getJson, postJson, repoRoot, startStack, type Stack } from './stack.ts';
+import { makeCertificates } from './tls-certificates.ts';
 
 const aclTemplate = readFileSync(join(repoRoot, 'deploy', 'redis', 'users.acl'), 'utf8');
 const apps = ['producer', 'worker', 'dashboard'] as const;
@@ -25,20 +25,6 @@ let dir: string;
 let server: RedisServerHandle;
 let tls: { ca: string; skipped?: string } | undefined;
 let stack: Stack | undefined;
-
-/** A CA and a server certificate for `localhost` / 127.0.0.1, signed by it; undefined (with why) when openssl fails. */
-function makeCertificates(into: string): { ok: true } | { ok: false; why: string } {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: into, stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=conveyor-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr']);
-    writeFileSync(join(into, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.crt']);
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, why: `openssl could not make a certificate: ${(error as Error).message}` };
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'conveyor-acl-'));

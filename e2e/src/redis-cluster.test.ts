@@ -1,8 +1,10 @@
 /**
  * The whole stack on a Redis Cluster the test starts itself: three masters with a replica each,
  * from Debian's redis-server and redis-cli, on loopback, every node loading deploy/redis/users.acl
- * (default user off). Each app connects as its own least-privilege user with only
- * REDIS_CLUSTER_NODES. Checks that one job's whole path works with no command refused, that
+ * (default user off) and speaking TLS only (clients, cluster bus and replication; a CA and
+ * certificate made with openssl here). Each app connects as its own least-privilege user with
+ * only REDIS_CLUSTER_NODES, REDIS_TLS and the CA. Without openssl the cluster runs over plain
+ * TCP, saying so. Checks that one job's whole path works with no command refused, that
  * every key of a queue sits in that queue's hash slot while the queues spread over the shards,
  * that the steps spanning two queues (topic fan-out, a mixed bulk, dead-lettering and redrive)
  * work across shards, and that the stack follows a master's failover without a restart.
@@ -17,12 +19,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeyBase } from '@conveyor/shared';
 import { startRedisCluster, waitFor, type RedisCluster } from '@conveyor/shared/testing';
 import { getJson, postJson, repoRoot, startStack, type Stack } from './stack.ts';
+import { makeCertificates } from './tls-certificates.ts';
 
 const apps = ['producer', 'worker', 'dashboard'] as const;
 const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(12).toString('hex')])) as Record<(typeof apps)[number], string>;
 const admin = { username: 'test-admin', password: randomBytes(12).toString('hex') };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 let aclDir: string;
+let tlsEnv: Record<string, string>;
 
 let cluster: RedisCluster;
 let stack: Stack;
@@ -39,12 +43,17 @@ beforeAll(async () => {
     .replace('DASHBOARD_PASSWORD_SHA256', sha256(passwords.dashboard));
   // The admin user stands in for what the cluster itself needs: replicas syncing, redis-cli.
   writeFileSync(join(aclDir, 'users.acl'), `${acl.trimEnd()}\nuser default off\nuser ${admin.username} on >${admin.password} ~* &* +@all\n`);
+  const certificates = makeCertificates(aclDir);
+  if (!certificates.ok) console.warn(`the cluster runs over plain TCP: ${certificates.why}`);
+  const tls = certificates.ok ? { certFile: join(aclDir, 'server.crt'), keyFile: join(aclDir, 'server.key'), caFile: join(aclDir, 'ca.crt') } : undefined;
   cluster = await startRedisCluster({
     masters: 3,
     replicasPerMaster: 1,
     nodeArgs: ['--aclfile', join(aclDir, 'users.acl'), '--masteruser', admin.username, '--masterauth', admin.password],
     auth: admin,
+    ...(tls ? { tls } : {}),
   });
+  tlsEnv = tls ? { REDIS_TLS: 'true', REDIS_TLS_CA_FILE: tls.caFile, REDIS_TLS_SERVERNAME: 'localhost' } : {};
   crm = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -60,6 +69,7 @@ beforeAll(async () => {
   stack = await startStack(
     {
       REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      ...tlsEnv,
       CONVEYOR_PREFIX: prefix,
       EMAIL_LATENCY_MS: '0',
       REPORT_STEP_DELAY_MS: '10',
@@ -91,14 +101,14 @@ async function waitForState(name: string, id: string, state: string, timeoutMs =
 async function keysByMaster(): Promise<Map<string, number>> {
   const where = new Map<string, number>();
   for (const node of cluster.nodes) {
-    const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, ...admin });
+    const client = new Redis({ host: '127.0.0.1', port: cluster.clientPort(node), lazyConnect: true, maxRetriesPerRequest: 0, ...cluster.clientOptions });
     try {
       if (!/^role:master/m.test(await client.info('replication'))) continue;
       let cursor = '0';
       do {
         const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
         cursor = next;
-        for (const key of keys) where.set(key, node.port);
+        for (const key of keys) where.set(key, cluster.clientPort(node));
       } while (cursor !== '0');
     } finally {
       client.disconnect();
@@ -150,7 +160,7 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
   it('keeps every key of a queue (and of its dead letters) in the queue’s hash slot, and spreads the queues over the shards', async () => {
     const where = await keysByMaster();
     const slotOf = async (key: string) => {
-      const client = new Redis({ host: '127.0.0.1', port: cluster.nodes[0]!.port, lazyConnect: true, maxRetriesPerRequest: 0, ...admin });
+      const client = new Redis({ host: '127.0.0.1', port: cluster.clientPort(cluster.nodes[0]!), lazyConnect: true, maxRetriesPerRequest: 0, ...cluster.clientOptions });
       try {
         return (await client.cluster('KEYSLOT', key)) as number;
       } finally {
@@ -226,7 +236,7 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
 
   it('ran every app command as its least-privilege user: no ACL refusal on any node, and FLUSHALL / CONFIG SET refused', async () => {
     for (const node of cluster.nodes) {
-      const client = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true, maxRetriesPerRequest: 0, ...admin });
+      const client = new Redis({ host: '127.0.0.1', port: cluster.clientPort(node), lazyConnect: true, maxRetriesPerRequest: 0, ...cluster.clientOptions });
       try {
         const log = (await client.call('ACL', 'LOG')) as string[][];
         const refused = log.map((entry) => {
@@ -235,14 +245,19 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
         });
         // bull-board's queue list asks BullMQ for the queue's workers (CLIENT LIST), which the
         // dashboard user is refused on purpose; bull-board shows no workers and goes on.
-        expect(refused.filter((line) => line !== 'conveyor-dashboard: command client|list'), `ACL LOG of 127.0.0.1:${node.port}`).toEqual([]);
+        expect(refused.filter((line) => line !== 'conveyor-dashboard: command client|list'), `ACL LOG of 127.0.0.1:${cluster.clientPort(node)}`).toEqual([]);
+        // Plain TCP off: the apps, the bus and the replicas can only have spoken TLS.
+        if (tlsEnv.REDIS_TLS) {
+          const flat = (await client.config('GET', 'port', 'tls-cluster', 'tls-replication')) as string[];
+          expect(Object.fromEntries(flat.flatMap((value, i) => (i % 2 === 0 ? [[value, flat[i + 1]]] : [])))).toEqual({ port: '0', 'tls-cluster': 'yes', 'tls-replication': 'yes' });
+        }
       } finally {
         client.disconnect();
       }
     }
     for (const app of apps) {
-      const client = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), {
-        redisOptions: { username: `conveyor-${app}`, password: passwords[app], maxRetriesPerRequest: 0 },
+      const client = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: cluster.clientPort(node) })), {
+        redisOptions: { ...cluster.clientOptions, username: `conveyor-${app}`, password: passwords[app], maxRetriesPerRequest: 0 },
       });
       client.on('error', () => {});
       try {
@@ -257,7 +272,7 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
   });
 
   it('follows a master’s failover: the replica takes over and jobs enqueued after it run, without restarting an app', async () => {
-    const probe = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), { redisOptions: { maxRetriesPerRequest: 1, ...admin } });
+    const probe = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: cluster.clientPort(node) })), { redisOptions: { maxRetriesPerRequest: 1, ...cluster.clientOptions } });
     let emailMaster: number;
     try {
       const key = `${queueKeyBase(prefix, 'email')}:wait`;
@@ -267,7 +282,7 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
     } finally {
       probe.disconnect();
     }
-    const victim = cluster.nodes.find((node) => node.port === emailMaster)!;
+    const victim = cluster.nodes.find((node) => cluster.clientPort(node) === emailMaster)!;
     victim.process.kill('SIGKILL');
     await new Promise((resolve) => victim.process.once('exit', resolve));
 

@@ -7,10 +7,10 @@
  * synced refuses to take over when its master dies (its data is too old to be elected).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { freePort, startRedisServer, type RedisServerHandle } from '../redis-server.ts';
 
 export interface RedisClusterOptions {
@@ -24,10 +24,20 @@ export interface RedisClusterOptions {
   nodeArgs?: string[];
   /** AUTH for redis-cli and the readiness checks, when `nodeArgs` require it. */
   auth?: { username?: string; password: string };
+  /**
+   * TLS only: every node listens on a TLS port with its plain port off, and the cluster bus and
+   * replication use TLS too (`tls-cluster`, `tls-replication`). Clients need not present a
+   * certificate.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export interface RedisCluster {
   nodes: RedisServerHandle[];
+  /** The port clients use on `node`: its TLS port under `tls`, else its port. */
+  clientPort(node: RedisServerHandle): number;
+  /** ioredis options of a client of any node: the `auth` given and, under `tls`, the CA. */
+  clientOptions: RedisOptions;
   /** REDIS_CLUSTER_NODES for the apps: every node, `127.0.0.1:p1,127.0.0.1:p2,…`. */
   nodesEnv: string;
   /** Stops every node and removes the directory. */
@@ -43,8 +53,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const nodeDir = join(dir, `node-${i}`);
       mkdirSync(nodeDir);
+      const tls = options.tls;
       nodes.push(
         await startRedisServer({
+          ...(tls ? { tlsPort: 0 } : {}),
           extraArgs: [
             '--dir', nodeDir,
             '--cluster-enabled', 'yes',
@@ -53,25 +65,36 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2_000),
             // Redis 7 waits 5 s for more replicas before a diskless full sync; none are coming.
             '--repl-diskless-sync-delay', '0',
+            ...(tls
+              ? ['--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', '--tls-cluster', 'yes', '--tls-replication', 'yes', '--port', '0']
+              : []),
             ...(options.nodeArgs ?? []),
           ],
         }),
       );
     }
     const auth = options.auth;
+    const clientPort = (node: RedisServerHandle) => (options.tls ? node.tlsPort! : node.port);
+    const clientOptions: RedisOptions = {
+      ...auth,
+      ...(options.tls ? { tls: { ca: readFileSync(options.tls.caFile, 'utf8'), servername: 'localhost' } } : {}),
+    };
     await run('redis-cli', [
       ...(auth?.username ? ['--user', auth.username] : []),
       ...(auth ? ['--pass', auth.password, '--no-auth-warning'] : []),
+      ...(options.tls ? ['--tls', '--cacert', options.tls.caFile, '--sni', 'localhost'] : []),
       '--cluster', 'create',
-      ...nodes.map((node) => `127.0.0.1:${node.port}`),
+      ...nodes.map((node) => `127.0.0.1:${clientPort(node)}`),
       '--cluster-replicas', String(replicas),
       '--cluster-yes',
     ]);
-    await Promise.all(nodes.map((node) => waitForClusterOk(node.port, auth, nodes.length)));
-    await Promise.all(nodes.map((node) => waitForReplicaSynced(node.port, auth)));
+    await Promise.all(nodes.map((node) => waitForClusterOk(clientPort(node), clientOptions, nodes.length)));
+    await Promise.all(nodes.map((node) => waitForReplicaSynced(clientPort(node), clientOptions)));
     return {
       nodes,
-      nodesEnv: nodes.map((node) => `127.0.0.1:${node.port}`).join(','),
+      clientPort,
+      clientOptions,
+      nodesEnv: nodes.map((node) => `127.0.0.1:${clientPort(node)}`).join(','),
       stop: () => stopAll(nodes, dir),
     };
   } catch (error) {
@@ -94,8 +117,8 @@ function run(command: string, args: string[]): Promise<void> {
 }
 
 /** Waits until the node says the cluster is ok and knows all `size` nodes (up to 20 s). */
-async function waitForClusterOk(port: number, auth: RedisClusterOptions['auth'], size: number): Promise<void> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...auth });
+async function waitForClusterOk(port: number, clientOptions: RedisOptions, size: number): Promise<void> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...clientOptions });
   try {
     const deadline = Date.now() + 20_000;
     let info = '';
@@ -111,8 +134,8 @@ async function waitForClusterOk(port: number, auth: RedisClusterOptions['auth'],
 }
 
 /** Waits until the node, when it is a replica, has synced with its master (up to 20 s). */
-async function waitForReplicaSynced(port: number, auth: RedisClusterOptions['auth']): Promise<void> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...auth });
+async function waitForReplicaSynced(port: number, clientOptions: RedisOptions): Promise<void> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...clientOptions });
   try {
     const deadline = Date.now() + 20_000;
     let info = '';
