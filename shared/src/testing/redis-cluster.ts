@@ -116,35 +116,32 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
-/** Waits until the node says the cluster is ok and knows all `size` nodes (up to 20 s). */
-async function waitForClusterOk(port: number, clientOptions: RedisOptions, size: number): Promise<void> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...clientOptions });
-  try {
-    const deadline = Date.now() + 20_000;
-    let info = '';
-    while (Date.now() < deadline) {
-      info = await client.cluster('INFO');
-      if (/^cluster_state:ok/m.test(info) && new RegExp(`^cluster_known_nodes:${size}\\b`, 'm').test(info)) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`cluster node 127.0.0.1:${port} not ready in 20 s:\n${info}`);
-  } finally {
-    client.disconnect();
-  }
+/** Waits until the node says the cluster is ok and knows all `size` nodes. */
+function waitForClusterOk(port: number, clientOptions: RedisOptions, size: number): Promise<void> {
+  return pollNode(port, clientOptions, 'to see the cluster ok', (client) => client.cluster('INFO'), (info) =>
+    /^cluster_state:ok/m.test(info) && new RegExp(`^cluster_known_nodes:${size}\\b`, 'm').test(info),
+  );
 }
 
-/** Waits until the node, when it is a replica, has synced with its master (up to 20 s). */
-async function waitForReplicaSynced(port: number, clientOptions: RedisOptions): Promise<void> {
+/** Waits until the node, when it is a replica, has synced with its master. */
+function waitForReplicaSynced(port: number, clientOptions: RedisOptions): Promise<void> {
+  return pollNode(port, clientOptions, 'to sync as a replica', (client) => client.info('replication'), (info) =>
+    /^role:master/m.test(info) || (/^master_link_status:up/m.test(info) && /^master_sync_in_progress:0/m.test(info)),
+  );
+}
+
+/** Reads `read` from the node every 100 ms until `done` holds; throws with the last reading after 20 s. */
+async function pollNode(port: number, clientOptions: RedisOptions, what: string, read: (client: Redis) => Promise<string>, done: (reading: string) => boolean): Promise<void> {
   const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...clientOptions });
   try {
     const deadline = Date.now() + 20_000;
-    let info = '';
+    let reading = '';
     while (Date.now() < deadline) {
-      info = await client.info('replication');
-      if (/^role:master/m.test(info) || (/^master_link_status:up/m.test(info) && /^master_sync_in_progress:0/m.test(info))) return;
+      reading = await read(client);
+      if (done(reading)) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`cluster replica 127.0.0.1:${port} did not sync in 20 s:\n${info}`);
+    throw new Error(`cluster node 127.0.0.1:${port} failed ${what} in 20 s:\n${reading}`);
   } finally {
     client.disconnect();
   }
