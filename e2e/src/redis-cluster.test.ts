@@ -11,7 +11,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -19,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeyBase } from '@conveyor/shared';
 import { startRedisCluster, waitFor, type RedisCluster } from '@conveyor/shared/testing';
 import { getJson, postJson, repoRoot, startStack, type Stack } from './stack.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './browser/webhook-receiver.ts';
 import { makeCertificates } from './tls-certificates.ts';
 
 const apps = ['producer', 'worker', 'dashboard'] as const;
@@ -31,9 +31,9 @@ let tlsEnv: Record<string, string>;
 let cluster: RedisCluster;
 let stack: Stack;
 let prefix: string;
-let crm: Server;
+let crm: WebhookReceiver;
 let crmUrl: string;
-const crmBodies: string[] = [];
+let crmBodies: string[];
 
 beforeAll(async () => {
   aclDir = mkdtempSync(join(tmpdir(), 'conveyor-cluster-acl-'));
@@ -54,16 +54,9 @@ beforeAll(async () => {
     ...(tls ? { tls } : {}),
   });
   tlsEnv = tls ? { REDIS_TLS: 'true', REDIS_TLS_CA_FILE: tls.caFile, REDIS_TLS_SERVERNAME: 'localhost' } : {};
-  crm = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      crmBodies.push(body);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => crm.listen(0, '127.0.0.1', resolve));
-  crmUrl = `http://127.0.0.1:${(crm.address() as { port: number }).port}`;
+  crm = await startWebhookReceiver();
+  crmBodies = crm.bodies;
+  crmUrl = new URL(crm.url).origin;
   // The cluster is this file's own, and the ACL allows keys under `conveyor:` only.
   prefix = 'conveyor';
   stack = await startStack(
@@ -81,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const codes = stack ? await stack.stop() : undefined;
-  await new Promise((resolve) => crm?.close(resolve));
+  await crm?.close();
   await cluster?.stop();
   if (aclDir) rmSync(aclDir, { recursive: true, force: true });
   if (codes) expect(codes).toEqual({ producer: 0, worker: 0, dashboard: 0 });
