@@ -6,6 +6,11 @@
  *
  * Durability cases run twice: once as configured, once as a negative control (Redis with no
  * persistence) that must show loss, so a checker that cannot see loss cannot pass.
+ *
+ * A run picks a topology (ChaosOptions.topology). The cases whose fault is not Redis itself
+ * run on that topology's Redis; a case that kills or restarts the one redis-server says, in
+ * `skipOn`, why it does not run on the others and where their analogue is, and the run prints
+ * that reason instead of a result.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +35,8 @@ import {
   type ChaosApp,
   type Persistence,
 } from './harness.ts';
+import type { ChaosTopology } from './redis-deployment.ts';
+import { clusterFailover } from './cluster-failover.ts';
 import { sentinelFailover } from './sentinel-failover.ts';
 
 export interface ChaosOptions {
@@ -37,6 +44,8 @@ export interface ChaosOptions {
   quick: boolean;
   /** Jobs in case 1 (default 5,000; quick 800). */
   jobs?: number;
+  /** The Redis the cases without a Redis fault run on. Default `standalone`. */
+  topology?: ChaosTopology;
   log?: (line: string) => void;
 }
 
@@ -52,16 +61,24 @@ export interface CaseResult {
   problems: string[];
   /** The negative control of a durability case: it must show loss. */
   control?: { figures: Figures; showedLoss: boolean };
+  /** Why the case did not run on the chosen topology (it then has no fault, figures or problems). */
+  skipped?: string;
   durationMs: number;
 }
 
 export interface ChaosCase {
   id: number;
   title: string;
+  /** The topologies the case does not run on, each with the reason printed in its place. */
+  skipOn?: Partial<Record<ChaosTopology, string>>;
   run(options: ChaosOptions): Promise<Omit<CaseResult, 'id' | 'title' | 'durationMs'>>;
 }
 
 const tag = () => randomBytes(3).toString('hex');
+
+// Where a fault of the one redis-server has its analogue on the other topologies: a master SIGKILLed.
+const sentinelAnalogue = 'on Sentinel its analogue, the master SIGKILLed mid-run and the replica promoted, is case 9';
+const clusterAnalogue = 'on a Cluster its analogue, a master SIGKILLed and its replica promoted, is case 10';
 const round = (ms: number) => Math.round(ms);
 
 /** Posts until the producer acknowledges (it answers 503 while it reconnects). */
@@ -86,7 +103,7 @@ const workerKills: ChaosCase = {
     const jobs = options.jobs ?? (options.quick ? 800 : 5_000);
     const minKills = options.quick ? 3 : 6;
     return inWorld(async (world) => {
-      const redis = await world.redis('none');
+      const redis = await world.topology(options.topology ?? 'standalone');
       // Each delivery takes a while, so every kill catches jobs in flight.
       const receiver = await world.receiver({ delayMs: 60 });
       const producer = await world.producer(redis);
@@ -102,7 +119,7 @@ const workerKills: ChaosCase = {
       };
       const started: ChaosApp[] = [];
       const launch = async () => {
-        const worker = await startWorker(redis.url, env);
+        const worker = await startWorker(redis.appEnv, env);
         started.push(worker);
         return worker;
       };
@@ -241,6 +258,10 @@ async function redisCrashRun(persistence: Persistence, options: ChaosOptions) {
 const redisCrash: ChaosCase = {
   id: 2,
   title: 'redis-server SIGKILLed and restarted mid-run',
+  skipOn: {
+    sentinel: `it restarts the one redis-server from its AOF; ${sentinelAnalogue}`,
+    cluster: `it restarts the one redis-server from its AOF; ${clusterAnalogue}`,
+  },
   async run(options) {
     const durable = await redisCrashRun('aof-always', options);
     const control = await redisCrashRun('none', options);
@@ -264,6 +285,10 @@ const redisCrash: ChaosCase = {
 const redisOutage: ChaosCase = {
   id: 3,
   title: 'Redis outage during enqueue and processing',
+  skipOn: {
+    sentinel: `it times the 503s while the one redis-server is down; ${sentinelAnalogue} (it counts the 503s of the failover)`,
+    cluster: `it times the 503s while the one redis-server is down; ${clusterAnalogue} (it counts the 503s of the failover)`,
+  },
   async run(options) {
     const outageMs = options.quick ? 4_000 : 10_000;
     return inWorld(async (world) => {
@@ -339,9 +364,9 @@ async function waitForRecord(deadLetters: DeadLetterStore, queue: string, id: st
 const alwaysThrows: ChaosCase = {
   id: 4,
   title: 'a handler that always throws',
-  async run() {
+  async run(options) {
     return inWorld(async (world) => {
-      const redis = await world.redis('none');
+      const redis = await world.topology(options.topology ?? 'standalone');
       const producer = await world.producer(redis);
       const worker = await world.worker(redis, { WORKER_QUEUES: 'email' });
       const deadLetters = world.deadLetters(redis);
@@ -395,16 +420,16 @@ const alwaysThrows: ChaosCase = {
 const poisonPayload: ChaosCase = {
   id: 5,
   title: 'a poison payload enqueued by a plain BullMQ client',
-  async run() {
+  async run(options) {
     return inWorld(async (world) => {
-      const redis = await world.redis('none');
+      const redis = await world.topology(options.topology ?? 'standalone');
       const worker = await world.worker(redis, { WORKER_QUEUES: 'email' });
       const deadLetters = world.deadLetters(redis);
       const queue = world.queue(redis, 'email');
 
-      const options = jobOptionsFor(jobKinds['email.send']);
-      const invalid = await queue.add('email.send', { to: 'not-an-address', subject: '' }, options);
-      const unknown = await queue.add('email.sned', { to: 'ada@example.com' }, options);
+      const jobOptions = jobOptionsFor(jobKinds['email.send']);
+      const invalid = await queue.add('email.send', { to: 'not-an-address', subject: '' }, jobOptions);
+      const unknown = await queue.add('email.sned', { to: 'ada@example.com' }, jobOptions);
       const records = await Promise.all([invalid, unknown].map((job) => waitForRecord(deadLetters, 'email', job.id!, 15_000)));
       const problems: string[] = [];
       for (const record of records) {
@@ -431,9 +456,9 @@ const poisonPayload: ChaosCase = {
 const sigtermLongJobs: ChaosCase = {
   id: 6,
   title: 'SIGTERM during long jobs',
-  async run() {
+  async run(options) {
     return inWorld(async (world) => {
-      const redis = await world.redis('none');
+      const redis = await world.topology(options.topology ?? 'standalone');
       const producer = await world.producer(redis);
       // Each report takes 10 × 400 ms; the worker gives running jobs 500 ms after SIGTERM.
       const env = { WORKER_QUEUES: 'report', REPORT_STEP_DELAY_MS: '400', SHUTDOWN_TIMEOUT_MS: '500' };
@@ -504,6 +529,10 @@ const sigtermLongJobs: ChaosCase = {
 const idleWorkerOutage: ChaosCase = {
   id: 7,
   title: 'an idle worker through a Redis outage and a CLIENT KILL',
+  skipOn: {
+    sentinel: `it takes the one redis-server away while the worker idles, then CLIENT KILLs on it; ${sentinelAnalogue} (the same worker must follow it)`,
+    cluster: `it takes the one redis-server away while the worker idles, then CLIENT KILLs on it; ${clusterAnalogue} (the same worker must follow it)`,
+  },
   async run(options) {
     // Longer than BullMQ's drain delay (5 s): the idle worker's blocking wait is cut mid-way.
     const outageMs = options.quick ? 7_000 : 12_000;
@@ -556,10 +585,10 @@ const idleWorkerOutage: ChaosCase = {
 const hangingHandler: ChaosCase = {
   id: 8,
   title: 'a handler that hangs forever',
-  async run() {
+  async run(options) {
     const timeoutMs = 1_500;
     return inWorld(async (world) => {
-      const redis = await world.redis('none');
+      const redis = await world.topology(options.topology ?? 'standalone');
       const receiver = await world.receiver();
       const producer = await world.producer(redis);
       // Two webhook slots, both taken by hung deliveries: the others run only if timeouts free them.
@@ -635,13 +664,29 @@ export const chaosCases: readonly ChaosCase[] = [
   sigtermLongJobs,
   idleWorkerOutage,
   hangingHandler,
-  sentinelFailover,
+  // Brings its own master, replica and Sentinels, so it runs on the standalone topology too.
+  { ...sentinelFailover, skipOn: { cluster: 'it needs Sentinels; a Cluster master’s failover is case 10' } },
+  clusterFailover,
 ];
 
-/** Runs one case, timing it; an exception (a broken harness, a fault that did not happen) becomes a problem. */
+/** Why `chaosCase` does not run on `topology`, or undefined when it does. */
+export function skipReason(chaosCase: ChaosCase, topology: ChaosTopology = 'standalone'): string | undefined {
+  return chaosCase.skipOn?.[topology];
+}
+
+/**
+ * Runs one case on the options' topology, timing it; an exception (a broken harness, a fault
+ * that did not happen) becomes a problem. A case that does not apply there is skipped, its reason logged.
+ */
 export async function runCase(chaosCase: ChaosCase, options: ChaosOptions): Promise<CaseResult> {
   const start = Date.now();
-  options.log?.(`case ${chaosCase.id}: ${chaosCase.title} …`);
+  const topology = options.topology ?? 'standalone';
+  const skipped = skipReason(chaosCase, topology);
+  if (skipped) {
+    options.log?.(`case ${chaosCase.id}: ${chaosCase.title} — skipped on ${topology}: ${skipped}`);
+    return { id: chaosCase.id, title: chaosCase.title, fault: '—', figures: {}, problems: [], skipped, durationMs: 0 };
+  }
+  options.log?.(`case ${chaosCase.id}: ${chaosCase.title}${topology === 'standalone' ? '' : ` (on ${topology})`} …`);
   try {
     const result = await chaosCase.run(options);
     return { id: chaosCase.id, title: chaosCase.title, ...result, durationMs: Date.now() - start };
@@ -663,7 +708,7 @@ export function formatTable(results: readonly CaseResult[]): string {
   const figures = (f: Figures) => Object.entries(f).map(([k, v]) => `${k}: ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`).join('; ');
   const rows = results.map((r) => {
     const control = r.control ? ` — control (${r.control.figures.persistence}): ${figures(r.control.figures)}` : '';
-    const verdict = r.problems.length === 0 ? 'pass' : `**FAIL**: ${r.problems.join('; ')}`;
+    const verdict = r.skipped ? `skipped: ${r.skipped}` : r.problems.length === 0 ? 'pass' : `**FAIL**: ${r.problems.join('; ')}`;
     return `| ${r.id} | ${cell(r.title)} | ${cell(r.fault)} | ${cell(figures(r.figures) + control)} | ${cell(verdict)} | ${Math.round(r.durationMs / 1_000)} s |`;
   });
   return ['| # | case | fault (verified) | figures | result | time |', '|---|---|---|---|---|---|', ...rows].join('\n');

@@ -1,6 +1,7 @@
 /**
  * The chaos suite's parts: a private redis-server it can SIGKILL and bring back on the same
- * port, real producer and worker processes, a webhook receiver that is the ledger of every
+ * port (or, for the cases that need no Redis fault, the Redis of the run's topology:
+ * redis-deployment.ts), real producer and worker processes, a webhook receiver that is the ledger of every
  * execution, and an HTTP load generator. Every fault a case injects is checked to have
  * happened (the PID is gone, Redis' run_id changed, CLIENT KILL killed something).
  */
@@ -11,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp, startRedisServer, freePort, type AppProcess, type RedisServerHandle } from '@conveyor/shared/testing';
-import { createDeadLetterStore, createLogger, redisConnectionOptions, type DeadLetterStore, queueKeyBase, queuePrefix } from '@conveyor/shared';
+import { createDeadLetterStore, createLogger, redisConnectionOptions, type DeadLetterStore, queueKeyBase, queuePrefix, type RedisClient } from '@conveyor/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { E2E_PAYLOAD_KEYS, repoRoot } from '../stack.ts';
+import { startRedisDeployment, type ChaosTopology, type RedisDeployment, type RedisDeploymentOptions } from './redis-deployment.ts';
 
 export const CHAOS_PREFIX = 'chaos';
 
@@ -28,7 +30,9 @@ export class FaultNotVerifiedError extends Error {
 
 export type Persistence = 'aof-always' | 'none';
 
-export interface ChaosRedis {
+/** One standalone redis-server the case can kill and restart (the cases that fault Redis itself). */
+export interface ChaosRedis extends RedisDeployment {
+  readonly topology: 'standalone';
   readonly url: string;
   readonly port: number;
   readonly persistence: Persistence;
@@ -85,11 +89,14 @@ export async function startChaosRedis(persistence: Persistence): Promise<ChaosRe
   lastRunId = (await identity()).runId;
 
   return {
+    topology: 'standalone',
+    appEnv: { REDIS_URL: server.url },
     url: server.url,
     port,
     persistence,
     identity,
     client,
+    bullConnection: () => redisConnectionOptions({ url: server.url, mode: 'wait-out' }),
     async kill() {
       const { pid } = await identity();
       if (pid !== server.process.pid) throw new FaultNotVerifiedError(`Redis on ${port} is pid ${pid}, not ours`);
@@ -153,23 +160,25 @@ async function ready(proc: AppProcess, line: RegExp): Promise<void> {
   }
 }
 
-export async function startProducer(redisUrl: string, env: Record<string, string> = {}): Promise<ChaosApp> {
+/** Starts a producer on the Redis `redisEnv` names (REDIS_URL, or a Sentinel or Cluster's variables). */
+export async function startProducer(redisEnv: Record<string, string>, env: Record<string, string> = {}): Promise<ChaosApp> {
   const port = await freePort();
   const proc = startApp(
     appEntry('producer'),
-    { REDIS_URL: redisUrl, CONVEYOR_PREFIX: CHAOS_PREFIX, PORT: String(port), LOG_LEVEL: 'info', PAYLOAD_ENCRYPTION_KEYS: E2E_PAYLOAD_KEYS, ...env },
+    { ...redisEnv, CONVEYOR_PREFIX: CHAOS_PREFIX, PORT: String(port), LOG_LEVEL: 'info', PAYLOAD_ENCRYPTION_KEYS: E2E_PAYLOAD_KEYS, ...env },
     join(repoRoot, 'producer'),
   );
   await ready(proc, /producer listening on/);
   return { proc, pid: proc.child.pid!, url: `http://127.0.0.1:${port}` };
 }
 
-export async function startWorker(redisUrl: string, env: Record<string, string> = {}): Promise<ChaosApp> {
+/** Starts a worker on the Redis `redisEnv` names. */
+export async function startWorker(redisEnv: Record<string, string>, env: Record<string, string> = {}): Promise<ChaosApp> {
   const port = await freePort();
   const proc = startApp(
     appEntry('worker'),
     {
-      REDIS_URL: redisUrl,
+      ...redisEnv,
       CONVEYOR_PREFIX: CHAOS_PREFIX,
       PORT: String(port),
       LOG_LEVEL: 'info',
@@ -377,8 +386,12 @@ export interface QueueCounts {
   deadLettered: number;
 }
 
-/** Counts of `queue` read straight from Redis (BullMQ's key layout), and of its DLQ from the store. */
-export async function queueCounts(redis: Redis, queue: string, deadLetters?: DeadLetterStore): Promise<QueueCounts> {
+/**
+ * Counts of `queue` read straight from Redis (BullMQ's key layout), and of its DLQ from the
+ * store. On a Cluster each command goes to the shard of the queue's hash tag; the reads are
+ * separate commands, not one snapshot, on every topology.
+ */
+export async function queueCounts(redis: RedisClient, queue: string, deadLetters?: DeadLetterStore): Promise<QueueCounts> {
   const key = (part: string) => `${queueKeyBase(CHAOS_PREFIX, queue)}:${part}`;
   const [waiting, active, delayed, prioritized, failed, deadLettered] = await Promise.all([
     redis.llen(key('wait')),
@@ -392,9 +405,9 @@ export async function queueCounts(redis: Redis, queue: string, deadLetters?: Dea
 }
 
 /** The dead-letter store over the chaos Redis (the same API the dashboard uses). */
-export function openDeadLetters(redis: ChaosRedis): DeadLetterStore {
+export function openDeadLetters(redis: RedisDeployment): DeadLetterStore {
   return createDeadLetterStore({
-    connection: redisConnectionOptions({ url: redis.url, mode: 'wait-out' }),
+    connection: redis.bullConnection(),
     prefix: CHAOS_PREFIX,
     logger: createLogger({ name: 'chaos', level: 'silent' }),
   });
@@ -405,7 +418,7 @@ export function openDeadLetters(redis: ChaosRedis): DeadLetterStore {
  * quiet for `quietMs`, or `timeoutMs` passed. Returns how long it took and whether it settled.
  */
 export async function settle(
-  redis: Redis,
+  redis: RedisClient,
   queue: string,
   receiver: Receiver | undefined,
   options: { timeoutMs: number; quietMs?: number; until?: () => boolean },
@@ -478,24 +491,30 @@ export class Cleanup {
 export class World {
   private readonly cleanup = new Cleanup();
 
+  /** A standalone redis-server the case may SIGKILL and restart. */
   redis(persistence: Persistence): Promise<ChaosRedis> {
     return this.track(startChaosRedis(persistence), (r) => r.stop());
+  }
+  /** The Redis of the run's topology, for a case whose fault is not Redis itself. */
+  topology(topology: ChaosTopology, options: RedisDeploymentOptions = {}): Promise<RedisDeployment> {
+    return this.track(startRedisDeployment(topology, options), (r) => r.stop());
   }
   receiver(options: { delayMs?: number } = {}): Promise<Receiver> {
     return this.track(startReceiver(options), (r) => r.close());
   }
-  producer(redis: ChaosRedis, env: Record<string, string> = {}): Promise<ChaosApp> {
-    return this.track(startProducer(redis.url, env), (a) => a.proc.stop());
+  producer(redis: RedisDeployment, env: Record<string, string> = {}): Promise<ChaosApp> {
+    return this.track(startProducer(redis.appEnv, env), (a) => a.proc.stop());
   }
-  worker(redis: ChaosRedis, env: Record<string, string> = {}): Promise<ChaosApp> {
-    return this.track(startWorker(redis.url, env), (a) => a.proc.stop());
+  worker(redis: RedisDeployment, env: Record<string, string> = {}): Promise<ChaosApp> {
+    return this.track(startWorker(redis.appEnv, env), (a) => a.proc.stop());
   }
-  queue(redis: ChaosRedis, name: string): Queue {
-    const queue = new Queue(name, { connection: redisConnectionOptions({ url: redis.url, mode: 'wait-out' }), prefix: queuePrefix(CHAOS_PREFIX, name) });
+  /** A plain BullMQ Queue on Conveyor's key layout (a Cluster connection on a cluster). */
+  queue(redis: RedisDeployment, name: string): Queue {
+    const queue = new Queue(name, { connection: redis.bullConnection(), prefix: queuePrefix(CHAOS_PREFIX, name) });
     queue.on('error', () => {});
     return this.cleanup.add(queue, (q) => q.close());
   }
-  deadLetters(redis: ChaosRedis): DeadLetterStore {
+  deadLetters(redis: RedisDeployment): DeadLetterStore {
     return this.cleanup.add(openDeadLetters(redis), (d) => d.close());
   }
   /** Runs `close` when the case ends (before what was started earlier is closed). */
