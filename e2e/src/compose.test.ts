@@ -6,19 +6,25 @@
  *
  * docker-compose.sentinel.yml, the Sentinel variant, is an override of docker-compose.yml: its
  * tests merge the two the way Compose does and check the result, down to the apps' environment
- * passing the real config schema as a Sentinel topology.
+ * passing the real config schema as a Sentinel topology. docker-compose.cluster.yml, the Redis
+ * Cluster variant, gets the same treatment, and its node command line is run by a real
+ * redis-server here to show its flags are ones Redis accepts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { ConfigError, baseEnvSchema, loadConfig, redisTopologyOf } from '@conveyor/shared';
+import { startRedisServer } from '@conveyor/shared/testing';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const composePath = join(root, 'docker-compose.yml');
 const sentinelComposePath = join(root, 'docker-compose.sentinel.yml');
+const clusterComposePath = join(root, 'docker-compose.cluster.yml');
 const apps = ['producer', 'worker', 'dashboard'] as const;
 
 interface Service {
@@ -421,6 +427,111 @@ describe('docker-compose.sentinel.yml (the Sentinel override)', () => {
       return;
     }
     const result = composeConfigQuiet(binary, [composePath, sentinelComposePath]);
+    expect(result.error).toBeUndefined();
+    expect(result.status, `${binary.command} ${binary.args.join(' ')} -f … -f … config -q:\n${result.stderr}`).toBe(0);
+  });
+});
+
+describe('docker-compose.cluster.yml (the Redis Cluster override)', () => {
+  // The file shares one node definition through a YAML merge key (`<<: *cluster-node`).
+  const override = parse(readFileSync(clusterComposePath, 'utf8'), { merge: true }) as typeof compose;
+  const merged = mergeCompose(compose, override);
+  const mergedService = (name: string): Service => {
+    const found = merged.services[name];
+    if (!found) throw new Error(`the merged compose files have no service "${name}"`);
+    return found;
+  };
+  const masters = ['redis', 'redis-2', 'redis-3'];
+  const replicas = ['redis-replica-1', 'redis-replica-2', 'redis-replica-3'];
+  const nodes = [...masters, ...replicas];
+
+  it('adds two masters, three replicas and the one-shot init to the four services', () => {
+    const added = Object.keys(override.services).filter((name) => !(name in compose.services)).sort();
+    expect(added).toEqual(['redis-2', 'redis-3', 'redis-cluster-init', ...replicas].sort());
+  });
+
+  it('runs every node on redis:7 in cluster mode with AOF, noeviction, its own volume and its service name announced', () => {
+    const volumes = new Set<string>();
+    for (const name of nodes) {
+      const node = mergedService(name);
+      expect(node.image, name).toMatch(/^redis:7/);
+      const command = commandOf(node);
+      for (const flag of [/--cluster-enabled\s+yes\b/, /--cluster-config-file\s+\/data\/nodes\.conf\b/, /--appendonly\s+yes\b/, /--maxmemory-policy\s+noeviction\b/, /--cluster-preferred-endpoint-type\s+hostname\b/]) {
+        expect(command, name).toMatch(flag);
+      }
+      expect(command, name).toMatch(/--cluster-announce-hostname\s+"\$\$NODE_NAME"/);
+      expect(containerEnvironment(node).NODE_NAME, name).toBe(name);
+      const mount = (node.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((m) => m.endsWith(':/data'));
+      expect(mount, `${name} keeps /data on a volume`).toBeTruthy();
+      volumes.add(mount!.split(':')[0]!);
+      expect(Object.keys(merged.volumes ?? {}), name).toContain(mount!.split(':')[0]);
+      expect([node.healthcheck?.test].flat().join(' '), name).toContain('redis-cli ping');
+      expect(node.container_name, name).toBeUndefined();
+    }
+    expect(volumes.size).toBe(nodes.length);
+  });
+
+  it('forms the cluster once, from all six nodes with a replica per master, after every node is healthy', () => {
+    const init = mergedService('redis-cluster-init');
+    const script = commandOf(init);
+    const create = /redis-cli --cluster create((?:\s+[\w-]+:\d+)+)\s+--cluster-replicas (\d+) --cluster-yes/.exec(script.replace(/\s+/g, ' '));
+    expect(create, script).toBeTruthy();
+    expect(create![1]!.trim().split(' ')).toEqual(nodes.map((name) => `${name}:6379`));
+    expect(Number(create![2])).toBe(1);
+    // Idempotent: a formed cluster (nodes.conf on the volumes) is left alone.
+    expect(script).toMatch(/cluster info \| grep -q '\^cluster_state:ok' \|\|/);
+    for (const name of nodes) expect(dependsOnOf(init)[name]?.condition, name).toBe('service_healthy');
+    expect(init.restart).toBe('no');
+  });
+
+  it('starts the apps after the init step, with the masters as REDIS_CLUSTER_NODES and no REDIS_URL, parsed by their config as a cluster', () => {
+    for (const app of apps) {
+      const env = containerEnvironment(mergedService(app));
+      expect(rawEnvironmentOf(mergedService(app)).REDIS_URL, app).toBeNull();
+      expect(Object.keys(env), app).not.toContain('REDIS_URL');
+      const topology = redisTopologyOf(loadConfig(baseEnvSchema, env));
+      expect(topology.kind, app).toBe('cluster');
+      if (topology.kind === 'cluster') expect(topology.nodes.map(({ host, port }) => `${host}:${port}`), app).toEqual(masters.map((name) => `${name}:6379`));
+      expect(dependsOnOf(mergedService(app))['redis-cluster-init']?.condition, app).toBe('service_completed_successfully');
+      expect(override.services[app]?.build, app).toBeUndefined();
+    }
+  });
+
+  it("runs the nodes' command line on a real redis-server: every flag is one Redis takes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conveyor-compose-cluster-'));
+    try {
+      const script = commandOf(mergedService('redis-2')).replace(/^sh -c /, '');
+      // What the container's shell would run: $$ is Compose's escaped $, NODE_NAME from the environment.
+      const args = script
+        .replace('exec docker-entrypoint.sh redis-server', '')
+        .replace('"$$NODE_NAME"', 'redis-2')
+        .replaceAll('/data/', `${dir}/`)
+        .trim()
+        .split(/\s+/);
+      const server = await startRedisServer({ extraArgs: [...args, '--dir', dir] });
+      try {
+        const client = new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true });
+        try {
+          expect(await client.info('cluster')).toMatch(/cluster_enabled:1/);
+          expect(await client.config('GET', 'cluster-announce-hostname')).toEqual(['cluster-announce-hostname', 'redis-2']);
+        } finally {
+          client.disconnect();
+        }
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes `docker-compose -f docker-compose.yml -f docker-compose.cluster.yml config -q` when a compose binary is installed', (context) => {
+    const binary = findComposeBinary();
+    if (!binary) {
+      context.skip('neither `docker-compose` nor `docker compose` is installed (apt-get install -y docker-compose)');
+      return;
+    }
+    const result = composeConfigQuiet(binary, [composePath, clusterComposePath]);
     expect(result.error).toBeUndefined();
     expect(result.status, `${binary.command} ${binary.args.join(' ')} -f … -f … config -q:\n${result.stderr}`).toBe(0);
   });
