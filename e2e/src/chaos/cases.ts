@@ -46,6 +46,8 @@ export interface ChaosOptions {
   jobs?: number;
   /** The Redis the cases without a Redis fault run on. Default `standalone`. */
   topology?: ChaosTopology;
+  /** The enqueue modes case 10 fails over in, one world each. Default both, async then durable. */
+  failoverModes?: readonly ('async' | 'durable')[];
   log?: (line: string) => void;
 }
 

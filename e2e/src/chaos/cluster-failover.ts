@@ -3,7 +3,7 @@
  * on a Cluster, the analogue of the redis-server crash and outage cases (2, 3, 7), as case 9
  * is on Sentinel.
  *
- * One world per enqueue mode (async, then durable): three masters with a replica each
+ * One world per enqueue mode (async, then durable; ChaosOptions.failoverModes may pick one): three masters with a replica each
  * (startRedisCluster), a producer and a worker configured with REDIS_CLUSTER_NODES only, and a
  * webhook receiver that is the ledger of executions. Load runs; the master serving the
  * `{webhook}` hash slot is SIGKILLed (its PID must be gone); the cluster promotes its replica
@@ -58,10 +58,19 @@ async function failoverRun(mode: Mode, options: ChaosOptions) {
     // The master and replica of the webhook queue's slot.
     const slot = (await client.cluster('KEYSLOT', `${queueKeyBase(CHAOS_PREFIX, 'webhook')}:wait`)) as number;
     const holders = async () => (await client.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to)!;
-    const shard = await holders();
-    const victim = cluster.nodes.find((node) => node.port === shard[2]![1])!;
-    const heir = cluster.nodes.find((node) => node.port === shard[3]?.[1]);
-    if (!heir) throw new Error(`slot ${slot} has no replica to promote`);
+    const masterPort = (await holders())[2]![1];
+    const victim = cluster.nodes.find((node) => node.port === masterPort)!;
+    // Its replica, asked directly: CLUSTER SLOTS may leave out a replica a node has not fully learnt yet.
+    const heir = await waitFor(
+      async () => {
+        for (const node of cluster.nodes) {
+          const info = await nodeInfo(node.port);
+          if (/role:slave/.test(info) && new RegExp(`master_port:${masterPort}\\b`).test(info)) return node;
+        }
+        return undefined;
+      },
+      { what: `the replica of master :${masterPort}`, timeoutMs: 10_000, intervalMs: 200 },
+    );
     const victimArgs = await nodeArgs(victim.port);
 
     // Load: lanes of sequential POSTs until told to stop.
@@ -198,7 +207,8 @@ export const clusterFailover: ChaosCase = {
     sentinel: 'it needs a Redis Cluster; Sentinel’s failover is case 9',
   },
   async run(options) {
-    const runs = [await failoverRun('async', options), await failoverRun('durable', options)];
+    const runs: Awaited<ReturnType<typeof failoverRun>>[] = [];
+    for (const mode of options.failoverModes ?? (['async', 'durable'] as const)) runs.push(await failoverRun(mode, options));
     return {
       fault: runs.map((run) => `${run.mode}: ${run.fault}`).join(' / '),
       figures: Object.assign({}, ...runs.map((run) => run.figures)) as Figures,
