@@ -65,7 +65,14 @@ for (const chaosCase of cases) {
 
 const failed = results.filter((r) => r.problems.length > 0);
 const skipped = results.filter((r) => r.skipped).length;
-const flags = [values.quick ? '--quick' : '', topology === 'standalone' ? '' : `--topology ${topology}`].filter(Boolean).join(' ');
+const flags = [
+  values.quick ? '--quick' : '',
+  values.cases ? `--cases ${values.cases}` : '',
+  jobs !== undefined ? `--jobs ${jobs}` : '',
+  topology === 'standalone' ? '' : `--topology ${topology}`,
+]
+  .filter(Boolean)
+  .join(' ');
 console.log(
   `\nChaos run ${new Date().toISOString().slice(0, 10)}: \`npm run chaos${flags ? ` -- ${flags}` : ''}\`, ` +
     `${cpus().length} cores, Node ${process.version}, Redis ${redisVersion}, ${Math.round((Date.now() - started) / 1_000)} s\n`,
