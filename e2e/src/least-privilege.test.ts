@@ -5,43 +5,34 @@
  * refused FLUSHALL, CONFIG SET and keys outside the prefix. Without openssl or a TLS-enabled
  * redis-server, the ACL part runs over plain TCP and the TLS part is skipped, saying why.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, waitFor, type RedisServerHandle } from '@conveyor/shared/testing';
+import { aclApps as apps, aclRefusals, writeAclUsers, type AclUsers } from './acl-users.ts';
 import { getJson, postJson, repoRoot, startStack, type Stack } from './stack.ts';
 import { makeCertificates } from './tls-certificates.ts';
 
-const aclTemplate = readFileSync(join(repoRoot, 'deploy', 'redis', 'users.acl'), 'utf8');
-const apps = ['producer', 'worker', 'dashboard'] as const;
-const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(12).toString('hex')])) as Record<(typeof apps)[number], string>;
-const adminPassword = randomBytes(12).toString('hex');
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 let dir: string;
+let users: AclUsers;
 let server: RedisServerHandle;
 let tls: { ca: string; skipped?: string } | undefined;
 let stack: Stack | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'conveyor-acl-'));
-  const acl = aclTemplate
-    .replace('PRODUCER_PASSWORD_SHA256', sha256(passwords.producer))
-    .replace('WORKER_PASSWORD_SHA256', sha256(passwords.worker))
-    .replace('DASHBOARD_PASSWORD_SHA256', sha256(passwords.dashboard));
-  writeFileSync(join(dir, 'users.acl'), `${acl.trimEnd()}\nuser default off\nuser test-admin on >${adminPassword} ~* &* +@all\n`);
-  const aclArgs = ['--aclfile', join(dir, 'users.acl')];
+  users = writeAclUsers(dir);
+  const aclArgs = ['--aclfile', users.path];
 
   const certificates = makeCertificates(dir);
   if (certificates.ok) {
-    const tlsArgs = ['--tls-cert-file', join(dir, 'server.crt'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', join(dir, 'ca.crt'), '--tls-auth-clients', 'no'];
+    const tlsArgs = ['--tls-cert-file', certificates.certFile, '--tls-key-file', certificates.keyFile, '--tls-ca-cert-file', certificates.caFile, '--tls-auth-clients', 'no'];
     try {
       // `--port 0` turns plain TCP off: the apps can only have connected over TLS.
       server = await startRedisServer({ tlsPort: 0, extraArgs: [...aclArgs, ...tlsArgs, '--port', '0'] });
-      tls = { ca: join(dir, 'ca.crt') };
+      tls = { ca: certificates.caFile };
     } catch (error) {
       tls = { ca: '', skipped: `redis-server did not start with --tls-port (built without TLS?): ${(error as Error).message.split('\n')[0]}` };
     }
@@ -58,7 +49,7 @@ beforeAll(async () => {
     : { REDIS_URL: `redis://127.0.0.1:${server.tlsPort}`, REDIS_TLS: 'true', REDIS_TLS_CA_FILE: tls.ca, REDIS_TLS_SERVERNAME: 'localhost' };
   stack = await startStack(
     { ...redisEnv, CONVEYOR_PREFIX: 'conveyor', EMAIL_LATENCY_MS: '0', REPORT_STEP_DELAY_MS: '20', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
-    Object.fromEntries(apps.map((app) => [app, { REDIS_USERNAME: `conveyor-${app}`, REDIS_PASSWORD: passwords[app] }])),
+    users.appEnv,
   );
 }, 90_000);
 
@@ -92,11 +83,9 @@ describe('least-privilege Redis users over TLS', () => {
     }
     expect((await fetch(`${stack!.workerUrl}/healthz`)).status).toBe(200);
 
-    const admin = connect('test-admin', adminPassword);
+    const admin = connect(users.admin.username, users.admin.password);
     try {
-      const log = (await admin.call('ACL', 'LOG')) as unknown[][];
-      const entries = log.map((entry) => Object.fromEntries(chunk(entry as string[])));
-      expect(entries.map((e) => `${e.username}: ${e.reason} ${e.object}`)).toEqual([]);
+      expect(await aclRefusals(admin)).toEqual([]);
       const users = ((await admin.client('LIST')) as string).match(/user=conveyor-\w+/g) ?? [];
       expect(new Set(users)).toEqual(new Set(apps.map((app) => `user=conveyor-${app}`)));
       if (!tls!.skipped) expect(await admin.config('GET', 'port')).toEqual(['port', '0']);
@@ -106,7 +95,7 @@ describe('least-privilege Redis users over TLS', () => {
   });
 
   it.each(apps)('refuses the %s user FLUSHALL, CONFIG SET and keys outside the prefix', async (app) => {
-    const redis = connect(`conveyor-${app}`, passwords[app]);
+    const redis = connect(`conveyor-${app}`, users.passwords[app]);
     try {
       await expect(redis.flushall()).rejects.toThrow(/NOPERM/);
       await expect(redis.config('SET', 'maxmemory-policy', 'allkeys-lru')).rejects.toThrow(/NOPERM/);
@@ -120,7 +109,7 @@ describe('least-privilege Redis users over TLS', () => {
 
   it('is the ACL the README shows', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-    for (const line of aclTemplate.trim().split('\n')) expect(readme).toContain(line);
+    for (const line of users.template.trim().split('\n')) expect(readme).toContain(line);
   });
 
   it('reports whether it ran over TLS', () => {
@@ -129,8 +118,3 @@ describe('least-privilege Redis users over TLS', () => {
   });
 });
 
-function chunk(flat: string[]): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < flat.length; i += 2) pairs.push([String(flat[i]), String(flat[i + 1])]);
-  return pairs;
-}

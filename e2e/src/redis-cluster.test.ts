@@ -9,23 +9,20 @@
  * that the steps spanning two queues (topic fan-out, a mixed bulk, dead-lettering and redrive)
  * work across shards, and that the stack follows a master's failover without a restart.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeyBase } from '@conveyor/shared';
 import { startRedisCluster, waitFor, type RedisCluster } from '@conveyor/shared/testing';
-import { getJson, postJson, repoRoot, startStack, type Stack } from './stack.ts';
+import { aclApps as apps, aclRefusals, writeAclUsers, type AclUsers } from './acl-users.ts';
+import { getJson, postJson, startStack, type Stack } from './stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './browser/webhook-receiver.ts';
 import { makeCertificates } from './tls-certificates.ts';
 
-const apps = ['producer', 'worker', 'dashboard'] as const;
-const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(12).toString('hex')])) as Record<(typeof apps)[number], string>;
-const admin = { username: 'test-admin', password: randomBytes(12).toString('hex') };
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 let aclDir: string;
+let users: AclUsers;
 let tlsEnv: Record<string, string>;
 
 let cluster: RedisCluster;
@@ -37,20 +34,16 @@ let crmBodies: string[];
 
 beforeAll(async () => {
   aclDir = mkdtempSync(join(tmpdir(), 'conveyor-cluster-acl-'));
-  const acl = readFileSync(join(repoRoot, 'deploy', 'redis', 'users.acl'), 'utf8')
-    .replace('PRODUCER_PASSWORD_SHA256', sha256(passwords.producer))
-    .replace('WORKER_PASSWORD_SHA256', sha256(passwords.worker))
-    .replace('DASHBOARD_PASSWORD_SHA256', sha256(passwords.dashboard));
-  // The admin user stands in for what the cluster itself needs: replicas syncing, redis-cli.
-  writeFileSync(join(aclDir, 'users.acl'), `${acl.trimEnd()}\nuser default off\nuser ${admin.username} on >${admin.password} ~* &* +@all\n`);
+  users = writeAclUsers(aclDir);
   const certificates = makeCertificates(aclDir);
   if (!certificates.ok) console.warn(`the cluster runs over plain TCP: ${certificates.why}`);
-  const tls = certificates.ok ? { certFile: join(aclDir, 'server.crt'), keyFile: join(aclDir, 'server.key'), caFile: join(aclDir, 'ca.crt') } : undefined;
+  const tls = certificates.ok ? { certFile: certificates.certFile, keyFile: certificates.keyFile, caFile: certificates.caFile } : undefined;
   cluster = await startRedisCluster({
     masters: 3,
     replicasPerMaster: 1,
-    nodeArgs: ['--aclfile', join(aclDir, 'users.acl'), '--masteruser', admin.username, '--masterauth', admin.password],
-    auth: admin,
+    // The admin user stands in for what the cluster itself needs: replicas syncing, redis-cli.
+    nodeArgs: ['--aclfile', users.path, '--masteruser', users.admin.username, '--masterauth', users.admin.password],
+    auth: users.admin,
     ...(tls ? { tls } : {}),
   });
   tlsEnv = tls ? { REDIS_TLS: 'true', REDIS_TLS_CA_FILE: tls.caFile, REDIS_TLS_SERVERNAME: 'localhost' } : {};
@@ -68,7 +61,7 @@ beforeAll(async () => {
       REPORT_STEP_DELAY_MS: '10',
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     },
-    Object.fromEntries(apps.map((app) => [app, { REDIS_USERNAME: `conveyor-${app}`, REDIS_PASSWORD: passwords[app] }])),
+    users.appEnv,
   );
 }, 60_000);
 
@@ -231,11 +224,7 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
     for (const node of cluster.nodes) {
       const client = new Redis({ host: '127.0.0.1', port: cluster.clientPort(node), lazyConnect: true, maxRetriesPerRequest: 0, ...cluster.clientOptions });
       try {
-        const log = (await client.call('ACL', 'LOG')) as string[][];
-        const refused = log.map((entry) => {
-          const fields = Object.fromEntries(entry.flatMap((value, i) => (i % 2 === 0 ? [[String(value), String(entry[i + 1])]] : [])));
-          return `${fields.username}: ${fields.reason} ${fields.object}`;
-        });
+        const refused = await aclRefusals(client);
         // bull-board's queue list asks BullMQ for the queue's workers (CLIENT LIST), which the
         // dashboard user is refused on purpose; bull-board shows no workers and goes on.
         expect(refused.filter((line) => line !== 'conveyor-dashboard: command client|list'), `ACL LOG of 127.0.0.1:${cluster.clientPort(node)}`).toEqual([]);
@@ -250,7 +239,7 @@ describe('the whole stack on a Redis Cluster (3 masters, 3 replicas)', () => {
     }
     for (const app of apps) {
       const client = new Cluster(cluster.nodes.map((node) => ({ host: '127.0.0.1', port: cluster.clientPort(node) })), {
-        redisOptions: { ...cluster.clientOptions, username: `conveyor-${app}`, password: passwords[app], maxRetriesPerRequest: 0 },
+        redisOptions: { ...cluster.clientOptions, username: `conveyor-${app}`, password: users.passwords[app], maxRetriesPerRequest: 0 },
       });
       client.on('error', () => {});
       try {

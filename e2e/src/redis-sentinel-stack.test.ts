@@ -8,42 +8,34 @@
  * SIGKILL to the promoted replica over TLS without a restart. Without openssl the set runs over
  * plain TCP, saying so.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSentinelSet, waitFor, type SentinelSet } from '@conveyor/shared/testing';
-import { getJson, postJson, repoRoot, startStack, type Stack } from './stack.ts';
+import { aclApps as apps, aclRefusals, writeAclUsers, type AclUsers } from './acl-users.ts';
+import { getJson, postJson, startStack, type Stack } from './stack.ts';
 import { makeCertificates } from './tls-certificates.ts';
 
-const apps = ['producer', 'worker', 'dashboard'] as const;
-const passwords = Object.fromEntries(apps.map((app) => [app, randomBytes(12).toString('hex')])) as Record<(typeof apps)[number], string>;
-const admin = { username: 'test-admin', password: randomBytes(12).toString('hex') };
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 let dir: string;
+let users: AclUsers;
 let set: SentinelSet;
 let stack: Stack;
 let overTls = false;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'conveyor-sentinel-stack-'));
-  const acl = readFileSync(join(repoRoot, 'deploy', 'redis', 'users.acl'), 'utf8')
-    .replace('PRODUCER_PASSWORD_SHA256', sha256(passwords.producer))
-    .replace('WORKER_PASSWORD_SHA256', sha256(passwords.worker))
-    .replace('DASHBOARD_PASSWORD_SHA256', sha256(passwords.dashboard));
-  // The admin user stands in for what Sentinels and the replica need on the data nodes.
-  writeFileSync(join(dir, 'users.acl'), `${acl.trimEnd()}\nuser default off\nuser ${admin.username} on >${admin.password} ~* &* +@all\n`);
+  users = writeAclUsers(dir);
   const certificates = makeCertificates(dir);
   if (!certificates.ok) console.warn(`the Sentinel set runs over plain TCP: ${certificates.why}`);
   overTls = certificates.ok;
-  const tls = certificates.ok ? { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), caFile: join(dir, 'ca.crt') } : undefined;
+  const tls = certificates.ok ? { certFile: certificates.certFile, keyFile: certificates.keyFile, caFile: certificates.caFile } : undefined;
   set = await startSentinelSet({
     downAfterMs: 1_000,
-    dataNodeArgs: ['--aclfile', join(dir, 'users.acl')],
-    replicationAuth: admin,
+    dataNodeArgs: ['--aclfile', users.path],
+    // The admin user stands in for what Sentinels and the replica need on the data nodes.
+    replicationAuth: users.admin,
     ...(tls ? { tls } : {}),
   });
   stack = await startStack(
@@ -55,7 +47,7 @@ beforeAll(async () => {
       EMAIL_LATENCY_MS: '0',
       REPORT_STEP_DELAY_MS: '10',
     },
-    Object.fromEntries(apps.map((app) => [app, { REDIS_USERNAME: `conveyor-${app}`, REDIS_PASSWORD: passwords[app] }])),
+    users.appEnv,
   );
 }, 60_000);
 
@@ -68,7 +60,7 @@ afterAll(async () => {
 
 /** An admin client of a data node. */
 function adminOf(port: number): Redis {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...set.clientOptions, ...admin });
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, ...set.clientOptions, ...users.admin });
   client.on('error', () => {});
   return client;
 }
@@ -94,14 +86,9 @@ describe('the whole stack on Redis Sentinel, TLS only, as the least-privilege us
 
     const master = adminOf(set.clientPort(set.master));
     try {
-      const log = (await master.call('ACL', 'LOG')) as string[][];
-      const refused = log.map((entry) => {
-        const fields = Object.fromEntries(entry.flatMap((value, i) => (i % 2 === 0 ? [[String(value), String(entry[i + 1])]] : [])));
-        return `${fields.username}: ${fields.reason} ${fields.object}`;
-      });
-      expect(refused).toEqual([]);
-      const users = ((await master.client('LIST')) as string).match(/user=conveyor-\w+/g) ?? [];
-      expect(new Set(users)).toEqual(new Set(apps.map((app) => `user=conveyor-${app}`)));
+      expect(await aclRefusals(master)).toEqual([]);
+      const connected = ((await master.client('LIST')) as string).match(/user=conveyor-\w+/g) ?? [];
+      expect(new Set(connected)).toEqual(new Set(apps.map((app) => `user=conveyor-${app}`)));
       if (overTls) expect(await master.config('GET', 'port')).toEqual(['port', '0']);
     } finally {
       master.disconnect();
