@@ -13,10 +13,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { Redis } from 'ioredis';
 import { ConfigError, baseEnvSchema, loadConfig, redisTopologyOf } from '@conveyor/shared';
 import { startRedisServer } from '@conveyor/shared/testing';
@@ -107,6 +107,32 @@ function composeConfigQuiet(binary: { command: string; args: string[] }, files: 
   });
 }
 
+/** `config -q` over `files` passes; skipped, saying why, when no compose binary is installed. */
+function expectComposeConfigValid(context: TestContext, files: string[]): void {
+  const binary = findComposeBinary();
+  if (!binary) {
+    context.skip('neither `docker-compose` nor `docker compose` is installed (apt-get install -y docker-compose)');
+    return;
+  }
+  const result = composeConfigQuiet(binary, files);
+  expect(result.error).toBeUndefined();
+  const command = [binary.command, ...binary.args, ...files.flatMap((file) => ['-f', basename(file)]), 'config', '-q'].join(' ');
+  expect(result.status, `${command}:\n${result.stderr}`).toBe(0);
+}
+
+/** An override file of docker-compose.yml, and the two merged as Compose merges them. */
+function withOverride(path: string) {
+  // YAML merge keys (`<<: *anchor`) on, for docker-compose.cluster.yml's shared node definition.
+  const override = parse(readFileSync(path, 'utf8'), { merge: true }) as typeof compose;
+  const merged = mergeCompose(compose, override);
+  const mergedService = (name: string): Service => {
+    const found = merged.services[name];
+    if (!found) throw new Error(`the merged compose files have no service "${name}"`);
+    return found;
+  };
+  return { override, merged, mergedService };
+}
+
 describe('docker-compose.yml', () => {
   it('has the four services: redis, producer, worker, dashboard', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['dashboard', 'producer', 'redis', 'worker']);
@@ -194,16 +220,7 @@ describe('docker-compose.yml', () => {
     for (const app of apps) expect(service(app).build, app).toBeDefined();
   });
 
-  it('passes `docker-compose config -q` when a compose binary is installed', (context) => {
-    const binary = findComposeBinary();
-    if (!binary) {
-      context.skip('neither `docker-compose` nor `docker compose` is installed (apt-get install -y docker-compose)');
-      return;
-    }
-    const result = composeConfigQuiet(binary, [composePath]);
-    expect(result.error).toBeUndefined();
-    expect(result.status, `${binary.command} ${binary.args.join(' ')} config -q:\n${result.stderr}`).toBe(0);
-  });
+  it('passes `docker-compose config -q` when a compose binary is installed', (context) => expectComposeConfigValid(context, [composePath]));
 });
 
 type Environment = Record<string, string | null>;
@@ -282,13 +299,7 @@ function sentinelConfLines(svc: Service): string[] {
 }
 
 describe('docker-compose.sentinel.yml (the Sentinel override)', () => {
-  const override = parse(readFileSync(sentinelComposePath, 'utf8')) as typeof compose;
-  const merged = mergeCompose(compose, override);
-  const mergedService = (name: string): Service => {
-    const found = merged.services[name];
-    if (!found) throw new Error(`the merged compose files have no service "${name}"`);
-    return found;
-  };
+  const { override, merged, mergedService } = withOverride(sentinelComposePath);
   const sentinels = Object.keys(merged.services).filter((name) => /^sentinel-\d+$/.test(name)).sort();
   const monitor = (name: string) => {
     const line = sentinelConfLines(mergedService(name)).find((l) => l.startsWith('sentinel monitor '));
@@ -420,27 +431,12 @@ describe('docker-compose.sentinel.yml (the Sentinel override)', () => {
     for (const name of Object.keys(merged.services)) expect(mergedService(name).container_name, name).toBeUndefined();
   });
 
-  it('passes `docker-compose -f docker-compose.yml -f docker-compose.sentinel.yml config -q` when a compose binary is installed', (context) => {
-    const binary = findComposeBinary();
-    if (!binary) {
-      context.skip('neither `docker-compose` nor `docker compose` is installed (apt-get install -y docker-compose)');
-      return;
-    }
-    const result = composeConfigQuiet(binary, [composePath, sentinelComposePath]);
-    expect(result.error).toBeUndefined();
-    expect(result.status, `${binary.command} ${binary.args.join(' ')} -f … -f … config -q:\n${result.stderr}`).toBe(0);
-  });
+  it('passes `docker-compose -f docker-compose.yml -f docker-compose.sentinel.yml config -q` when a compose binary is installed', (context) =>
+    expectComposeConfigValid(context, [composePath, sentinelComposePath]));
 });
 
 describe('docker-compose.cluster.yml (the Redis Cluster override)', () => {
-  // The file shares one node definition through a YAML merge key (`<<: *cluster-node`).
-  const override = parse(readFileSync(clusterComposePath, 'utf8'), { merge: true }) as typeof compose;
-  const merged = mergeCompose(compose, override);
-  const mergedService = (name: string): Service => {
-    const found = merged.services[name];
-    if (!found) throw new Error(`the merged compose files have no service "${name}"`);
-    return found;
-  };
+  const { override, merged, mergedService } = withOverride(clusterComposePath);
   const masters = ['redis', 'redis-2', 'redis-3'];
   const replicas = ['redis-replica-1', 'redis-replica-2', 'redis-replica-3'];
   const nodes = [...masters, ...replicas];
@@ -525,16 +521,8 @@ describe('docker-compose.cluster.yml (the Redis Cluster override)', () => {
     }
   });
 
-  it('passes `docker-compose -f docker-compose.yml -f docker-compose.cluster.yml config -q` when a compose binary is installed', (context) => {
-    const binary = findComposeBinary();
-    if (!binary) {
-      context.skip('neither `docker-compose` nor `docker compose` is installed (apt-get install -y docker-compose)');
-      return;
-    }
-    const result = composeConfigQuiet(binary, [composePath, clusterComposePath]);
-    expect(result.error).toBeUndefined();
-    expect(result.status, `${binary.command} ${binary.args.join(' ')} -f … -f … config -q:\n${result.stderr}`).toBe(0);
-  });
+  it('passes `docker-compose -f docker-compose.yml -f docker-compose.cluster.yml config -q` when a compose binary is installed', (context) =>
+    expectComposeConfigValid(context, [composePath, clusterComposePath]));
 });
 
 describe('Dockerfile', () => {
