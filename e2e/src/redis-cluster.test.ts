@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeyBase } from '@conveyor/shared';
 import { startRedisCluster, waitFor, type RedisCluster } from '@conveyor/shared/testing';
 import { aclApps as apps, aclRefusals, writeAclUsers, type AclUsers } from './acl-users.ts';
-import { getJson, postJson, startStack, type Stack } from './stack.ts';
+import { getJson, postJson, startStack, waitForJobState, type Stack } from './stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './browser/webhook-receiver.ts';
 import { makeCertificates } from './tls-certificates.ts';
 
@@ -73,15 +73,7 @@ afterAll(async () => {
   if (codes) expect(codes).toEqual({ producer: 0, worker: 0, dashboard: 0 });
 });
 
-async function waitForState(name: string, id: string, state: string, timeoutMs = 20_000) {
-  return waitFor(
-    async () => {
-      const { status, body } = await getJson(`${stack.producerUrl}/v1/jobs/${name}/${id}`);
-      return status === 200 && body.state === state ? body : undefined;
-    },
-    { what: `${name} ${id} to be ${state}`, timeoutMs },
-  );
-}
+const waitForState = (name: string, id: string, state: string, timeoutMs = 20_000) => waitForJobState(stack.producerUrl, name, id, state, { timeoutMs });
 
 /** Every key under the test's prefix, with the port of the master that holds it. */
 async function keysByMaster(): Promise<Map<string, number>> {

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSentinelSet, waitFor, type SentinelSet } from '@conveyor/shared/testing';
 import { aclApps as apps, aclRefusals, writeAclUsers, type AclUsers } from './acl-users.ts';
-import { getJson, postJson, startStack, type Stack } from './stack.ts';
+import { postJson, startStack, waitForJobState, type Stack } from './stack.ts';
 import { makeCertificates } from './tls-certificates.ts';
 
 let dir: string;
@@ -65,15 +65,7 @@ function adminOf(port: number): Redis {
   return client;
 }
 
-async function waitForState(name: string, id: string, state: string, timeoutMs = 20_000) {
-  return waitFor(
-    async () => {
-      const { status, body } = await getJson(`${stack.producerUrl}/v1/jobs/${name}/${id}`);
-      return status === 200 && body.state === state ? body : undefined;
-    },
-    { what: `${name} ${id} to be ${state}`, timeoutMs },
-  );
-}
+const waitForState = (name: string, id: string, state: string, timeoutMs = 20_000) => waitForJobState(stack.producerUrl, name, id, state, { timeoutMs });
 
 describe('the whole stack on Redis Sentinel, TLS only, as the least-privilege users', () => {
   it('runs jobs POSTed over HTTP and shows them on the dashboard, with no command refused and no plain port open', async () => {

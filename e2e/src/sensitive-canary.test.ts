@@ -14,10 +14,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordIdFor, SENSITIVE_MASK } from '@conveyor/shared';
-import { startRedisServer, testPrefix, waitFor, type RedisServerHandle } from '@conveyor/shared/testing';
+import { startRedisServer, testPrefix, type RedisServerHandle } from '@conveyor/shared/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, postJson, startStack, type Stack } from './stack.ts';
+import { getJson, postJson, startStack, waitForJobState, type Stack } from './stack.ts';
 
 const canary = `canary-${randomBytes(12).toString('hex')}`;
 const canaryOfFailing = `canary-${randomBytes(12).toString('hex')}`;
@@ -58,15 +58,7 @@ function expectNoCanary(text: string, where: string): void {
   expect(text.includes(canaryOfFailing), `the canary of the dead-lettered job is in ${where}`).toBe(false);
 }
 
-async function waitForState(name: string, id: string, state: string, timeoutMs: number) {
-  return waitFor(
-    async () => {
-      const { status, body } = await getJson(`${stack!.producerUrl}/v1/jobs/${name}/${id}`);
-      return status === 200 && body.state === state ? body : undefined;
-    },
-    { what: `${name} ${id} to be ${state}`, timeoutMs, intervalMs: 200 },
-  );
-}
+const waitForState = (name: string, id: string, state: string, timeoutMs: number) => waitForJobState(stack!.producerUrl, name, id, state, { timeoutMs, intervalMs: 200 });
 
 /** Every byte Redis holds: each key's name and value, whatever its type; fails on a type it cannot read. */
 async function dumpRedis(url: string): Promise<{ bytes: Buffer; types: Set<string> }> {

@@ -71,3 +71,17 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   });
   return { status: response.status, body: (await response.json()) as any, headers: response.headers };
 }
+
+/**
+ * Polls the producer's `GET /v1/jobs/{name}/{id}` until the job is in `state`; resolves with its
+ * body, or throws after `timeoutMs` (default 20 s).
+ */
+export function waitForJobState(producerUrl: string, name: string, id: string, state: string, options: { timeoutMs?: number; intervalMs?: number } = {}) {
+  return waitFor(
+    async () => {
+      const { status, body } = await getJson(`${producerUrl}/v1/jobs/${name}/${id}`);
+      return status === 200 && body.state === state ? body : undefined;
+    },
+    { what: `${name} ${id} to be ${state}`, timeoutMs: options.timeoutMs ?? 20_000, ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}) },
+  );
+}

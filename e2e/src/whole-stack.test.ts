@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobOptionsFor, jobKinds, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER, queuePrefix } from '@conveyor/shared';
 import { testPrefix, waitFor } from '@conveyor/shared/testing';
-import { getJson, postJson, startStack, type Stack } from './stack.ts';
+import { getJson, postJson, startStack, waitForJobState, type Stack } from './stack.ts';
 
 const secret = 'e2e-signing-secret';
 let stack: Stack;
@@ -27,15 +27,7 @@ afterAll(async () => {
   expect(codes).toEqual({ producer: 0, worker: 0, dashboard: 0 });
 });
 
-async function waitForState(name: string, id: string, state: string) {
-  return waitFor(
-    async () => {
-      const { status, body } = await getJson(`${stack.producerUrl}/v1/jobs/${name}/${id}`);
-      return status === 200 && body.state === state ? body : undefined;
-    },
-    { what: `${name} ${id} to be ${state}`, timeoutMs: 15_000 },
-  );
-}
+const waitForState = (name: string, id: string, state: string) => waitForJobState(stack.producerUrl, name, id, state, { timeoutMs: 15_000 });
 
 describe('the whole stack', () => {
   it('runs a job POSTed over HTTP on a real worker and reports it back over HTTP', async () => {
