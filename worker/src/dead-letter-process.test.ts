@@ -48,6 +48,8 @@ describe('the worker process and the dead-letter queue', () => {
     expect(poison).toMatchObject({ reason: 'validation', attemptsMade: 1, worker: expect.stringMatching(/:\d+$/) });
     const orphan = await waitFor(() => store.get('email', 'orphan'), { what: 'the swept record', timeoutMs: 15_000 });
     expect(orphan).toMatchObject({ reason: 'error', failedReason: 'failed elsewhere', worker: null });
+    // The record is written first, then the job leaves the failed set (dead-letter.ts): wait for that second step.
+    await waitFor(async () => (await queue.getFailedCount()) === 0, { what: 'the swept job to leave the failed set', timeoutMs: 5_000 });
     expect(await queue.getFailedCount()).toBe(0);
     expect(await app.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
