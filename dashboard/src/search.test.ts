@@ -19,9 +19,7 @@ afterAll(async () => dash?.close());
 async function enqueue(name: 'email.send' | 'report.generate', data: Record<string, unknown>, options: { delay?: number } = {}) {
   const kind = jobKinds[name];
   const job = await dash.queues.get(kind.queue).add(name, data, options);
-  const pipeline = dash.redis.pipeline();
-  addSearchEntries(pipeline, searchKeysOf(prefix, kind, data), job.id!, job.timestamp);
-  await pipeline.exec();
+  await addSearchEntries(dash.redis, searchKeysOf(prefix, kind, data).map((key) => ({ key, jobId: job.id! })), job.timestamp);
   return job;
 }
 

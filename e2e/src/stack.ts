@@ -38,7 +38,12 @@ export async function startStack(env: Record<string, string>, perApp: Partial<Re
     apps,
     async stop() {
       const entries = await Promise.all(
-        Object.entries(apps).map(async ([name, proc]) => [name, (await proc.stop()).code] as const),
+        Object.entries(apps).map(async ([name, proc]) => {
+          const { code } = await proc.stop();
+          // The caller asserts clean exits; an app that crashed says why here.
+          if (code) console.error(`${name} exited with ${code}; its last output:\n${proc.output().slice(-3_000)}`);
+          return [name, code] as const;
+        }),
       );
       return Object.fromEntries(entries);
     },

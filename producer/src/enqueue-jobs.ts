@@ -15,10 +15,10 @@
  *    BullMQ's `deduplication` option: when a job with the same key is pending, BullMQ answers
  *    with that job's id instead of adding one, and the result says `deduplicated: true`.
  * 4. The markers of the new jobs are set in ONE pipeline (`SET NX EX`). A request that lost a
- *    race for its marker is a repeat, like in step 2. Beside it, one pipeline indexes the new
- *    jobs under their kinds' search keys (shared/src/search). The index is best effort: the jobs
- *    are in Redis already, so a failed index write is reported to `onIndexError`, not to the
- *    caller, and that job is then found by id only.
+ *    race for its marker is a repeat, like in step 2. Beside it, one script call per queue
+ *    indexes the new jobs under their kinds' search keys (shared/src/search). The index is
+ *    best effort: the jobs are in Redis already, so a failed index write is reported to
+ *    `onIndexError`, not to the caller, and that job is then found by id only.
  * 5. Durable mode only (PRODUCER_DURABLE_ENQUEUE): WAIT until the required replicas have every
  *    write this connection made so far, or the timeout. Fewer acknowledgements throw
  *    NotReplicatedError (HTTP 503 not_replicated) instead of claiming the jobs would survive a
@@ -239,14 +239,12 @@ async function claimMarkers(deps: EnqueueJobsDeps, jobs: readonly Planned[]): Pr
   return lost.map((job) => job.index);
 }
 
-/** Adds the new jobs to the search index (see the file comment: best effort). */
+/** Adds the new jobs to the search index (see the file comment: best effort): one script call per queue. */
 async function indexJobs(deps: EnqueueJobsDeps, jobs: readonly Planned[], results: readonly (EnqueueResult | undefined)[]): Promise<void> {
   if (jobs.length === 0) return;
-  const now = Date.now();
+  const entries = jobs.flatMap((job) => job.searchKeys.map((key) => ({ key, jobId: results[job.index]!.id })));
   try {
-    await deps.call('index jobs', () =>
-      sendAll(deps, jobs.length, (target) => jobs.flatMap((job) => addSearchEntries(target, job.searchKeys, results[job.index]!.id, now)), 'the search index'),
-    );
+    await deps.call('index jobs', () => addSearchEntries(deps.redis, entries, Date.now()));
   } catch (error) {
     deps.onIndexError?.(error as Error);
   }
