@@ -15,7 +15,8 @@
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { drainVariants, type DrainVariant } from './drain-workers.ts';
-import { emailPayload } from './email-payload.ts';
+import { queuePrefix } from '@conveyor/shared';
+import { emailPayload, sequenceOf, type EmailData } from './email-payload.ts';
 import { fillQueue, openQueueClient, type ClientKind } from './queue-clients.ts';
 import { callsDelta, redisCalls, topCalls, totalCalls } from './redis-commands.ts';
 import { redisCpuSec } from './redis-cpu.ts';
@@ -33,6 +34,40 @@ interface EnqueueCost {
   callsPerJob: Record<string, number>;
   redisCpuUs: number;
   bytesPerJob: number;
+  /** BullMQ layouts only: what the search index's sets take (MEMORY USAGE), per job; 0 without an index. */
+  indexBytesPerJob?: number;
+  /** BullMQ layouts only: the stored `data` field's length minus the plain payload's JSON, per job (a sample of 200). */
+  dataOverheadBytesPerJob?: number;
+}
+
+const PREFIX = 'cost';
+const QUEUE = 'email';
+const DATA_SAMPLE = 200;
+
+/**
+ * Where a BullMQ-layout producer's bytes went, on the bench's private server: the search
+ * index's sets (SCAN for them: nothing else lives there) and how much longer each stored
+ * payload is than its plain JSON (the sealed field's envelope and base64).
+ */
+async function bytesBreakdown(admin: Redis, jobs: number): Promise<Pick<EnqueueCost, 'indexBytesPerJob' | 'dataOverheadBytesPerJob'>> {
+  const base = `${queuePrefix(PREFIX, QUEUE)}:${QUEUE}`;
+  let indexBytes = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${base}:~conveyor:search:*`, 'COUNT', 1_000);
+    cursor = next;
+    const sizes = await Promise.all(keys.map((key) => admin.memory('USAGE', key, 'SAMPLES', 0)));
+    indexBytes += sizes.reduce<number>((sum, size) => sum + Number(size ?? 0), 0);
+  } while (cursor !== '0');
+  const ids = await admin.lrange(`${base}:wait`, 0, DATA_SAMPLE - 1);
+  const stored = await Promise.all(ids.map((id) => admin.hmget(`${base}:${id}`, 'data')));
+  let extra = 0;
+  for (const [data] of stored) {
+    // `to` stays plain when `body` is sealed: it names the payload the job was made from.
+    const plain = emailPayload(sequenceOf(JSON.parse(data!) as EmailData));
+    extra += Buffer.byteLength(data!) - Buffer.byteLength(JSON.stringify(plain));
+  }
+  return { indexBytesPerJob: indexBytes / jobs, dataOverheadBytesPerJob: ids.length > 0 ? extra / ids.length : 0 };
 }
 
 const usedMemory = async (admin: Redis) => Number(/^used_memory:(\d+)/m.exec(await admin.info('memory'))?.[1] ?? NaN);
@@ -40,7 +75,7 @@ const usedMemory = async (admin: Redis) => Number(/^used_memory:(\d+)/m.exec(awa
 async function enqueueCost(ctx: SectionContext, producer: Producer, jobs: number): Promise<EnqueueCost> {
   const { admin, redisUrl } = ctx;
   await admin.flushall();
-  const client = await openQueueClient(producer, { redisUrl, prefix: 'cost', payloadKeys: `bench:${randomBytes(32).toString('base64')}` });
+  const client = await openQueueClient(producer, { redisUrl, prefix: PREFIX, payloadKeys: `bench:${randomBytes(32).toString('base64')}` });
   try {
     const memoryBefore = await usedMemory(admin);
     const callsBefore = await redisCalls(admin);
@@ -51,7 +86,8 @@ async function enqueueCost(ctx: SectionContext, producer: Producer, jobs: number
     const memoryAfter = await usedMemory(admin);
     const waiting = await client.waiting();
     if (waiting !== jobs) throw new Error(`${producer}: expected ${jobs} waiting jobs, found ${waiting}`);
-    return { callsPerJob: calls, redisCpuUs: (cpu * 1e6) / jobs, bytesPerJob: (memoryAfter - memoryBefore) / jobs };
+    const breakdown = producer === 'bee-queue' ? {} : await bytesBreakdown(admin, jobs);
+    return { callsPerJob: calls, redisCpuUs: (cpu * 1e6) / jobs, bytesPerJob: (memoryAfter - memoryBefore) / jobs, ...breakdown };
   } finally {
     await client.close();
   }
@@ -100,6 +136,13 @@ export async function measureRedisCost(ctx: SectionContext, settings: { concurre
     enqueued['conveyor-client'].map((c) => c.bytesPerJob),
     enqueued.bullmq.map((c) => c.bytesPerJob),
   );
+  const part = (p: Producer, of: (c: EnqueueCost) => number | undefined) => median(enqueued[p].map((c) => of(c) ?? 0));
+  const rest = (p: Producer) => bytes(p) - part(p, (c) => c.indexBytesPerJob) - part(p, (c) => c.dataOverheadBytesPerJob);
+  const restRatio = pairedRatio(
+    enqueued['conveyor-client'].map((c) => c.bytesPerJob - (c.indexBytesPerJob ?? 0) - (c.dataOverheadBytesPerJob ?? 0)),
+    enqueued.bullmq.map((c) => c.bytesPerJob - (c.indexBytesPerJob ?? 0) - (c.dataOverheadBytesPerJob ?? 0)),
+  );
+  const bullmqLayout = (p: Producer, show: (p: Producer) => string) => (p === 'bee-queue' ? '—' : show(p));
   const drainLabel = `drain, 1 worker process × concurrency ${settings.concurrency}`;
   const lines = [
     `| Redis cost, ${count(jobs)} \`email.send\` jobs | raw BullMQ | Conveyor (figures on) | Conveyor (figures off) | bee-queue |`,
@@ -109,6 +152,11 @@ export async function measureRedisCost(ctx: SectionContext, settings: { concurre
     ),
     enqueueRow('enqueue: Redis CPU per job', (p) => `${median(enqueued[p].map((c) => c.redisCpuUs)).toFixed(1)} µs`),
     enqueueRow(`Redis bytes per waiting job (Conveyor ÷ raw ${memoryRatio.toFixed(2)}×)`, (p) => `${count(bytes(p))} B`),
+    enqueueRow('… of which the search index\'s sets (MEMORY USAGE)', (p) => bullmqLayout(p, (q) => `${count(part(q, (c) => c.indexBytesPerJob))} B`)),
+    enqueueRow('… of which the stored payload beyond its plain JSON (sealed `body`)', (p) =>
+      bullmqLayout(p, (q) => `${count(part(q, (c) => c.dataOverheadBytesPerJob))} B`),
+    ),
+    enqueueRow(`… the rest: the job itself (Conveyor ÷ raw ${restRatio.toFixed(2)}×)`, (p) => bullmqLayout(p, (q) => `${count(rest(q))} B`)),
     drainRow(`${drainLabel}: Redis commands per job (busiest)`, (v) => commandsCell(medianRound(drained[v], (r) => r.callsPerJob).callsPerJob)),
     drainRow(`${drainLabel}: Redis CPU per job`, (v) => `${median(drained[v].map((r) => r.redisCpuUs)).toFixed(1)} µs`),
     drainRow(`${drainLabel}: worker CPU per job`, (v) => `${median(drained[v].map((r) => r.workerCpuUs)).toFixed(1)} µs`),
@@ -117,7 +165,7 @@ export async function measureRedisCost(ctx: SectionContext, settings: { concurre
   const { atMost: maxMemoryRatio } = TARGETS.memoryPerJobVsBullmq;
   return {
     lines,
-    json: { jobs, rounds, settings, enqueue: enqueued, drain: drained, bytesPerJob: Object.fromEntries(producers.map((p) => [p, bytes(p)])), memoryRatio },
+    json: { jobs, rounds, settings, enqueue: enqueued, drain: drained, bytesPerJob: Object.fromEntries(producers.map((p) => [p, bytes(p)])), memoryRatio, jobOnlyRatio: restRatio },
     checks: [
       {
         target: 'Redis bytes per waiting job, Conveyor client ÷ raw BullMQ',
