@@ -18,7 +18,7 @@ import { drainVariants, type DrainVariant } from './drain-workers.ts';
 import { queuePrefix } from '@conveyor/shared';
 import { emailPayload, sequenceOf, type EmailData } from './email-payload.ts';
 import { fillQueue, openQueueClient, type ClientKind } from './queue-clients.ts';
-import { callsDelta, redisCalls, topCalls, totalCalls } from './redis-commands.ts';
+import { callsDelta, redisCalls, scriptTime, topCalls, totalCalls } from './redis-commands.ts';
 import { redisCpuSec } from './redis-cpu.ts';
 import { balancedOrder, count, median, pairedRatio } from './rounds.ts';
 import type { SectionContext, SectionOutput } from './section.ts';
@@ -159,6 +159,11 @@ export async function measureRedisCost(ctx: SectionContext, settings: { concurre
     enqueueRow(`… the rest: the job itself (Conveyor ÷ raw ${restRatio.toFixed(2)}×)`, (p) => bullmqLayout(p, (q) => `${count(rest(q))} B`)),
     drainRow(`${drainLabel}: Redis commands per job (busiest)`, (v) => commandsCell(medianRound(drained[v], (r) => r.callsPerJob).callsPerJob)),
     drainRow(`${drainLabel}: Redis CPU per job`, (v) => `${median(drained[v].map((r) => r.redisCpuUs)).toFixed(1)} µs`),
+    drainRow(`${drainLabel}: Redis command time per job (commandstats): in Lua scripts / in every other command`, (v) => {
+      const scripts = median(drained[v].map((r) => scriptTime(r.usecPerJob).scriptsUs));
+      const others = median(drained[v].map((r) => scriptTime(r.usecPerJob).othersUs));
+      return `${scripts.toFixed(1)} / ${others.toFixed(1)} µs`;
+    }),
     drainRow(`${drainLabel}: worker CPU per job`, (v) => `${median(drained[v].map((r) => r.workerCpuUs)).toFixed(1)} µs`),
     drainRow(`${drainLabel}: worker RSS after the drain`, (v) => `${(median(drained[v].map((r) => r.rssBytes[0]!)) / 2 ** 20).toFixed(0)} MB`),
   ];

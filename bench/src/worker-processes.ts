@@ -16,7 +16,7 @@ import type { DrainProcessOptions, FromDrainProcess, ToDrainProcess } from './dr
 import { fillerOf, type DrainVariant } from './drain-workers.ts';
 import { drainPayload, numberedDrainPayload } from './email-payload.ts';
 import { fillQueue, openQueueClient, type QueueClient } from './queue-clients.ts';
-import { callsDelta, redisCalls } from './redis-commands.ts';
+import { callsDelta, redisCommandStats } from './redis-commands.ts';
 import { machineBusySec } from './machine-cpu.ts';
 import { redisCpuTimes } from './redis-cpu.ts';
 import { describeTally, tallyRuns, type RunTally } from './run-tally.ts';
@@ -33,6 +33,8 @@ export interface ProcessesDrainResult {
   machineCpuUs?: number;
   /** Redis commands per job, by command. */
   callsPerJob: Record<string, number>;
+  /** Redis time per job, µs, by command (INFO commandstats `usec`; a script's includes what it calls). */
+  usecPerJob: Record<string, number>;
   /** Each worker process's RSS after the drain, bytes. */
   rssBytes: number[];
   /** With `countRuns`: how often each job ran. */
@@ -201,7 +203,7 @@ export async function drainInProcesses(options: {
       ...(options.countRuns ? { countRuns: true } : {}),
     });
 
-    const callsBefore = await redisCalls(admin);
+    const statsBefore = await redisCommandStats(admin);
     const redisCpuBefore = await redisCpuTimes(admin);
     const machineBefore = machineBusySec();
     const startedAtMs = epochMs();
@@ -210,7 +212,9 @@ export async function drainInProcesses(options: {
     const finishedAtMs = workers.lastCompletionAtMs();
     const redisCpuAfter = await redisCpuTimes(admin);
     const machineAfter = machineBusySec();
-    const calls = callsDelta(callsBefore, await redisCalls(admin), options.jobs);
+    const statsAfter = await redisCommandStats(admin);
+    const calls = callsDelta(statsBefore.calls, statsAfter.calls, options.jobs);
+    const usec = callsDelta(statsBefore.usec, statsAfter.usec, options.jobs);
 
     const stopped = await workers.stop();
     const runs = options.countRuns ? tallyRuns(stopped.map((s) => s.runs), options.jobs) : undefined;
@@ -228,6 +232,7 @@ export async function drainInProcesses(options: {
       redisCpuUs: perJobUs(redisCpuAfter.allSec - redisCpuBefore.allSec),
       redisMainThreadCpuUs: perJobUs(redisCpuAfter.mainThreadSec - redisCpuBefore.mainThreadSec),
       callsPerJob: calls,
+      usecPerJob: usec,
       rssBytes: stopped.map((s) => s.rssBytes),
       ...(machineBefore !== undefined && machineAfter !== undefined ? { machineCpuUs: perJobUs(machineAfter - machineBefore) } : {}),
       ...(runs ? { runs } : {}),
