@@ -53,6 +53,8 @@ async function maxDrainOf(ctx: SectionContext, concurrency: number): Promise<Rec
 interface LatencySummary {
   ratePerSec: number;
   achievedPerSec: number;
+  /** Cores the adding process used while adding. */
+  loadGeneratorCpu: number;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
@@ -69,6 +71,7 @@ function summarise(ratePerSec: number, rounds: readonly LatencyResult[]): Latenc
   return {
     ratePerSec,
     achievedPerSec: of((r) => r.achievedPerSec),
+    loadGeneratorCpu: of((r) => r.loadGeneratorCpu),
     p50Ms: of((r) => r.p50Ms),
     p95Ms: of((r) => r.p95Ms),
     p99Ms: of((r) => r.p99Ms),
@@ -118,7 +121,8 @@ export async function measureLatency(ctx: SectionContext, settings: LatencySetti
         }),
       describe: (variant, round, result) =>
         `latency ${count(result.ratePerSec)}/s ${variant} round ${round + 1}: p50 ${formatMs(result.p50Ms)}, p95 ${formatMs(result.p95Ms)}, ` +
-        `p99 ${formatMs(result.p99Ms)}, max ${formatMs(result.maxMs)}; ${count(result.achievedPerSec)} added/s` +
+        `p99 ${formatMs(result.p99Ms)}, max ${formatMs(result.maxMs)}; ${count(result.achievedPerSec)} added/s, ` +
+        `adding took ${result.loadGeneratorCpu.toFixed(2)} cores` +
         (result.notStarted ? `, ${result.notStarted} never started` : '') +
         (result.refused ? `, ${result.refused} adds refused (${result.firstRefusal})` : ''),
     });
@@ -126,7 +130,7 @@ export async function measureLatency(ctx: SectionContext, settings: LatencySetti
     for (const v of latencyVariants) summary[v] = summarise(rateOf(v), results[v]);
     const cell = (v: LatencyVariant) => {
       const s = summary[v];
-      return [s.p50Ms, s.p95Ms, s.p99Ms, s.maxMs].map(formatMs).join(' / ') + (s.notStarted ? ` (${s.notStarted} never started)` : '') + (s.refused ? ` (${count(s.refused)} adds refused)` : '');
+      return [s.p50Ms, s.p95Ms, s.p99Ms, s.maxMs].map(formatMs).join(' / ') + ` (adding: ${s.loadGeneratorCpu.toFixed(2)} cores)` + (s.notStarted ? ` (${s.notStarted} never started)` : '') + (s.refused ? ` (${count(s.refused)} adds refused)` : '');
     };
     lines.push(`| ${label} | ${latencyVariants.map(cell).join(' | ')} |`);
     json[label] = { ...summary, byRound: results };
