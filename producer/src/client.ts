@@ -16,6 +16,7 @@ import {
   createDeadLetterStore,
   createLogger,
   createPayloadSealer,
+  createSearchIndexWriter,
   maskSensitive,
   openCatalogQueues,
   type AnyJobKind,
@@ -151,6 +152,7 @@ export function createProducer(options: ProducerOptions): Producer {
   // Sensitive fields are sealed after validation (validation needs the plain text) and masked whenever shown.
   const storedData = (kind: AnyJobKind, data: unknown) => sealer.seal(kind, data);
   const displayData = (kind: AnyJobKind, data: unknown) => maskSensitive(kind, data);
+  const writeIndex = createSearchIndexWriter(redis);
   const lookup = { queues, deadLetters, call, displayData };
   const durable = options.durable && {
     ...options.durable,
@@ -168,6 +170,7 @@ export function createProducer(options: ProducerOptions): Producer {
         idempotencyTtlSec: settings.idempotencyTtlSec,
         call,
         storedData: (request) => storedData(request.kind, request.data),
+        writeIndex,
         onIndexError: (error) => logger.warn({ err: error }, 'could not index enqueued jobs for search; they are enqueued, and found by id'),
         ...(durable ? { durable } : {}),
       },

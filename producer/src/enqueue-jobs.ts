@@ -16,7 +16,8 @@
  *    with that job's id instead of adding one, and the result says `deduplicated: true`.
  * 4. The markers of the new jobs are set in ONE pipeline (`SET NX EX`). A request that lost a
  *    race for its marker is a repeat, like in step 2. Beside it, one script call per queue
- *    indexes the new jobs under their kinds' search keys (shared/src/search). The index is
+ *    indexes the new jobs under their kinds' search keys (shared/src/search), shared with the
+ *    other enqueues that reach this step in the same turn of the event loop. The index is
  *    best effort: the jobs are in Redis already, so a failed index write is reported to
  *    `onIndexError`, not to the caller, and that job is then found by id only.
  * 5. Durable mode only (PRODUCER_DURABLE_ENQUEUE): WAIT until the required replicas have every
@@ -29,7 +30,7 @@
  * exactly-once (the HTTP API tells them so).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { addSearchEntries, idempotencyKey, isCluster, jobOptionsFor, searchKeysOf, type CatalogQueues, type JobName, type QueueName, type RedisClient } from '@conveyor/shared';
+import { addSearchEntries, idempotencyKey, type SearchIndexWriter, isCluster, jobOptionsFor, searchKeysOf, type CatalogQueues, type JobName, type QueueName, type RedisClient } from '@conveyor/shared';
 import type { JobsOptions } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import type { EnqueueRequest } from './enqueue-request.ts';
@@ -59,6 +60,11 @@ export interface EnqueueJobsDeps {
   call: <T>(label: string, run: () => Promise<T>) => Promise<T>;
   /** Turns a parsed payload into what is stored (sensitive fields sealed). Default: as is. */
   storedData?: (request: EnqueueRequest) => unknown;
+  /**
+   * Writes the new jobs' search-index entries (createSearchIndexWriter: concurrent enqueues
+   * share a write). Default: one addSearchEntries call per enqueue.
+   */
+  writeIndex?: SearchIndexWriter;
   /** Told when the search index could not be written (the jobs were enqueued). Default: ignored. */
   onIndexError?: (error: Error) => void;
   /**
@@ -244,7 +250,7 @@ async function indexJobs(deps: EnqueueJobsDeps, jobs: readonly Planned[], result
   if (jobs.length === 0) return;
   const entries = jobs.flatMap((job) => job.searchKeys.map((key) => ({ key, jobId: results[job.index]!.id })));
   try {
-    await deps.call('index jobs', () => addSearchEntries(deps.redis, entries, Date.now()));
+    await deps.call('index jobs', () => (deps.writeIndex ? deps.writeIndex(entries) : addSearchEntries(deps.redis, entries, Date.now())));
   } catch (error) {
     deps.onIndexError?.(error as Error);
   }

@@ -4,7 +4,7 @@ import { testPrefix } from '../testing/index.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { jobKinds } from '../catalog/index.ts';
-import { addSearchEntries, findByBusinessKey, SEARCH_KEEP_PER_KEY, SEARCH_TTL_SEC, searchKeysOf, searchValueHash } from './business-key-index.ts';
+import { addSearchEntries, createSearchIndexWriter, findByBusinessKey, SEARCH_KEEP_PER_KEY, SEARCH_TTL_SEC, searchKeysOf, searchValueHash } from './business-key-index.ts';
 
 let redis: Redis;
 beforeAll(() => {
@@ -75,4 +75,34 @@ describe('the business-key index', () => {
       pipelined.disconnect();
     }
   });
+
+  it('writes the entries of every call made in one turn together, and tells each caller how the write went', async () => {
+    const prefix = testPrefix('search-writer');
+    const kind = jobKinds['report.generate'];
+    const writer = createSearchIndexWriter(redis);
+    const sent: unknown[][] = [];
+    const evalsha = redis.evalsha.bind(redis);
+    const counting = Object.assign(Object.create(redis) as Redis, {
+      evalsha: (...args: Parameters<Redis['evalsha']>) => {
+        sent.push(args);
+        return evalsha(...args);
+      },
+    });
+    const countingWriter = createSearchIndexWriter(counting);
+    const entry = (reportId: string, jobId: string) => searchKeysOf(prefix, kind, { reportId }).map((key) => ({ key, jobId }));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => countingWriter(entry(`r-${i % 5}`, `job-${i}`))));
+    expect(sent).toHaveLength(1);
+    expect((await findByBusinessKey(redis, prefix, [kind], 'r-3')).map((hit) => hit.id).sort()).toEqual(['job-13', 'job-18', 'job-3', 'job-8']);
+    // A later turn is a new write.
+    await countingWriter(entry('r-9', 'job-99'));
+    expect(sent).toHaveLength(2);
+
+    // A value whose key holds another type fails the whole write: every caller of that turn is told.
+    const [broken] = searchKeysOf(prefix, kind, { reportId: 'taken' });
+    await redis.set(broken!, 'not a sorted set');
+    const results = await Promise.allSettled([writer(entry('r-1', 'job-a')), writer([{ key: broken!, jobId: 'job-b' }])]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+  });
 });
+
