@@ -2,7 +2,8 @@
  * Finding jobs by a business key (`to` of an e-mail, `reportId` of a report) without scanning.
  *
  * A kind lists its `searchKeys` in the catalog. When the producer enqueues a job of the kind,
- * it adds the job id, scored by the time it is indexed (as it is enqueued), to one sorted set per key value:
+ * it adds the job id, scored by the time it is indexed (as it is enqueued), to one sorted set
+ * per key value:
  *
  *   <prefix>:{<queue>}:<queue>:~conveyor:search:<kind>:<field>:<sha256 of the value, 32 hex>
  *
