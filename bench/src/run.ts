@@ -94,6 +94,13 @@ if (only.length === 0 || !only.every((s) => names.includes(s))) {
 
 const log = (line: string) => console.error(line);
 const server = await startRedisServer();
+// Interrupted (Ctrl-C, a timeout's SIGTERM): stop the private redis-server rather than leave it running.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, stopping its redis-server`);
+    void server.stop().finally(() => process.exit(130));
+  });
+}
 const admin = new Redis(server.url);
 try {
   const redisVersion = (await admin.info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?';
