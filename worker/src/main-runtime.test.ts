@@ -158,13 +158,18 @@ describe('lock settings from the environment', () => {
     const job = await queue.add('report.generate', { reportId: 'rpt_stall', rows: 10 }, jobOptionsFor(jobKinds['report.generate']));
     await waitFor(async () => (await queue.getJobState(job.id!)) === 'active', { what: 'the report to start' });
 
-    expect(await doomed.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
-    const killedAtMs = Date.now();
+    // The rescuer is up before the kill, so that the time measured is the lock's and the
+    // stalled check's, not a process start-up (1–3 s on a loaded CI machine, which once made
+    // this 5.8 s). It cannot take the job while the doomed worker holds its lock.
     const rescuer = start({ ...env, REPORT_STEP_DELAY_MS: '1' });
     await rescuer.waitForOutput(/worker ready/);
+    expect(await queue.getJobState(job.id!)).toBe('active');
+    expect(await doomed.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    const killedAtMs = Date.now();
     await waitFor(async () => (await queue.getJobState(job.id!)) === 'completed', { what: 'the report to be rerun', timeoutMs: 15_000 });
     const done = await queue.getJob(job.id!);
-    // Lock gone ≤ 2 s after the kill, found by a stalled check ≤ 1 s later (two 500 ms rounds).
+    // Lock gone ≤ 2 s after the kill, found by a stalled check ≤ 1 s later (two 500 ms rounds);
+    // with the default 15 s lock this would take over 15 s.
     expect(done!.processedOn! - killedAtMs).toBeLessThan(5_000);
     expect(done!.attemptsMade).toBe(1);
     expect(done!.stalledCounter).toBe(1);
